@@ -1,0 +1,35 @@
+using Dapper;
+using PprnetNewsletter.Storage;
+
+namespace PprnetNewsletter.Content;
+
+/// <summary>
+/// The taxonomy, read once from the database (migrations own it, so it cannot change while running).
+/// Topics are matched by slug or by name, case-insensitively.
+/// </summary>
+public sealed class TopicCatalog(Db db)
+{
+    readonly Lazy<Task<Loaded>> _loaded = new(async () =>
+    {
+        await using var connection = await db.OpenAsync();
+        var all = (await connection.QueryAsync<Topic>("SELECT id, slug, name FROM topics ORDER BY name")).ToList();
+        var byKey = new Dictionary<string, Topic>(StringComparer.OrdinalIgnoreCase);
+        foreach (var topic in all)
+        {
+            byKey[topic.Slug] = topic;
+            byKey[topic.Name] = topic;
+        }
+        return new Loaded(all, byKey, all.ToDictionary(t => t.Id));
+    });
+
+    sealed record Loaded(IReadOnlyList<Topic> All, Dictionary<string, Topic> ByKey, Dictionary<long, Topic> ById);
+
+    /// <summary>Every topic, in alphabetical order of name.</summary>
+    public async Task<IReadOnlyList<Topic>> AllAsync() => (await _loaded.Value).All;
+
+    /// <summary>The topic with this slug or name (any case, surrounding spaces ignored), or null.</summary>
+    public async Task<Topic?> FindAsync(string slugOrName) =>
+        (await _loaded.Value).ByKey.GetValueOrDefault(slugOrName.Trim());
+
+    public async Task<Topic> GetAsync(long id) => (await _loaded.Value).ById[id];
+}

@@ -1,0 +1,42 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using PprnetNewsletter.Hosting;
+
+namespace PprnetNewsletter.Storage;
+
+/// <summary>Opens connections to the service's SQLite database, each set up the same way.</summary>
+public sealed class Db
+{
+    readonly string _connectionString;
+
+    public Db(IOptions<StorageOptions> options, IHostEnvironment environment)
+    {
+        Path = AppHome.Resolve(environment.ContentRootPath, options.Value.Database);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Pooling = true,
+            ForeignKeys = true,
+            // Microsoft.Data.Sqlite retries a busy database for this long before it throws.
+            DefaultTimeout = (int)options.Value.BusyTimeout.TotalSeconds,
+        }.ToString();
+        BusyTimeoutMilliseconds = (int)options.Value.BusyTimeout.TotalMilliseconds;
+    }
+
+    /// <summary>The absolute path of the database file.</summary>
+    public string Path { get; }
+
+    int BusyTimeoutMilliseconds { get; }
+
+    public async Task<SqliteConnection> OpenAsync(CancellationToken ct = default)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(ct);
+        // synchronous=NORMAL is durable across a process crash in WAL mode (only power loss can drop the last
+        // commits), and makes each commit several times cheaper than FULL.
+        await connection.ExecuteAsync($"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL;");
+        return connection;
+    }
+}

@@ -1,0 +1,63 @@
+using System.Reflection;
+using Dapper;
+
+namespace PprnetNewsletter.Storage;
+
+/// <summary>
+/// Applies the SQL scripts in Storage/Migrations (embedded as Migrations.NNNN_name.sql) in order, each once,
+/// recording them in schema_version. The whole run holds SQLite's write lock (BEGIN IMMEDIATE), so two
+/// processes starting at once apply each script exactly once: the second waits, then finds nothing to do.
+/// </summary>
+public sealed class Migrator(Db db, ILogger<Migrator> logger)
+{
+    public sealed record Script(int Version, string Name, string Sql);
+
+    public static IReadOnlyList<Script> Scripts { get; } = LoadScripts();
+
+    public async Task<int> MigrateAsync(CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        // WAL lets readers (the web pages) carry on while a send writes; the mode is stored in the file.
+        await connection.ExecuteAsync("PRAGMA journal_mode = WAL;");
+
+        await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, ct);
+        await connection.ExecuteAsync("""
+            CREATE TABLE IF NOT EXISTS schema_version (
+                version    INTEGER PRIMARY KEY,
+                name       TEXT NOT NULL,
+                applied_at TEXT NOT NULL
+            )
+            """, transaction: tx);
+        var applied = (await connection.QueryAsync<int>("SELECT version FROM schema_version", transaction: tx)).ToHashSet();
+
+        var count = 0;
+        foreach (var script in Scripts.Where(s => !applied.Contains(s.Version)))
+        {
+            logger.LogInformation("Applying migration {Version:D4} {Name}", script.Version, script.Name);
+            await connection.ExecuteAsync(script.Sql, transaction: tx);
+            await connection.ExecuteAsync(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (@Version, @Name, @Now)",
+                new { script.Version, script.Name, Now = DateTimeOffset.UtcNow }, tx);
+            count++;
+        }
+        await tx.CommitAsync(ct);
+        return count;
+    }
+
+    static List<Script> LoadScripts()
+    {
+        var assembly = typeof(Migrator).Assembly;
+        const string prefix = "Migrations.";
+        return assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(n =>
+            {
+                var name = n[prefix.Length..^".sql".Length];
+                var version = int.Parse(name.AsSpan(0, name.IndexOf('_')), System.Globalization.CultureInfo.InvariantCulture);
+                using var reader = new StreamReader(assembly.GetManifestResourceStream(n)!);
+                return new Script(version, name, reader.ReadToEnd());
+            })
+            .OrderBy(s => s.Version)
+            .ToList();
+    }
+}

@@ -1,0 +1,17 @@
+using PprnetNewsletter.Hosting;
+
+namespace PprnetNewsletter.Storage;
+
+public static class StorageSetup
+{
+    /// <summary>SQLite file, connection factory, migrations.</summary>
+    public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
+    {
+        SqlTime.Register();
+        builder.Services.AddValidatedOptions<StorageOptions>(StorageOptions.Section);
+        builder.Services.AddSingleton<Db>();
+        builder.Services.AddSingleton<Migrator>();
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        return builder;
+    }
+}
