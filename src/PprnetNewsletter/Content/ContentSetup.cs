@@ -8,6 +8,7 @@ public static class ContentSetup
     public static WebApplicationBuilder AddContent(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<TopicCatalog>();
+        builder.Services.AddSingleton<ContentStore>();
         return builder;
     }
 

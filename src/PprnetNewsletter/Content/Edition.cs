@@ -1,0 +1,33 @@
+namespace PprnetNewsletter.Content;
+
+/// <summary>One month's edition and its summaries in edition order.</summary>
+public sealed record Edition(long Id, string Month, string Status, DateTimeOffset? SentAt, IReadOnlyList<Summary> Summaries)
+{
+    /// <summary>"March 2023" for "2023-03".</summary>
+    public string MonthName => MonthNames.Display(Month);
+}
+
+/// <summary>A research summary as imported: Markdown rendered to HTML, and plain text for text emails.</summary>
+public sealed record Summary(
+    long Id,
+    string Slug,
+    int Position,
+    string Title,
+    string? Citation,
+    string? ResearchType,
+    string BodyHtml,
+    string BodyText,
+    string ImplicationsHtml,
+    string ImplicationsText,
+    IReadOnlyList<Topic> Topics);
+
+public static class MonthNames
+{
+    /// <summary>Parses "YYYY-MM"; false for anything else.</summary>
+    public static bool TryParse(string? text, out DateOnly firstDay) =>
+        DateOnly.TryParseExact(text + "-01", "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.None, out firstDay) && text!.Length == 7;
+
+    public static string Display(string month) =>
+        TryParse(month, out var day) ? day.ToString("MMMM yyyy", System.Globalization.CultureInfo.InvariantCulture) : month;
+}

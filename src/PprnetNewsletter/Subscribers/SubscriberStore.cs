@@ -1,0 +1,37 @@
+using Dapper;
+using PprnetNewsletter.Storage;
+
+namespace PprnetNewsletter.Subscribers;
+
+/// <summary>Subscribers and their topic preferences. All of the subscribers feature's SQL lives here.</summary>
+public sealed class SubscriberStore(Db db)
+{
+    const string SelectSubscriber = """
+        SELECT id, email, name, status, all_topics AS AllTopics, created_at AS CreatedAt, confirmed_at AS ConfirmedAt
+        FROM subscribers
+        """;
+
+    const string TopicIdsOf = "SELECT topic_id FROM subscriber_topics WHERE subscriber_id = @id ORDER BY topic_id";
+
+    // Dapper maps rows by constructor: column order and types (SQLite integers are Int64) must match.
+    sealed record Row(long Id, string Email, string Name, string Status, long AllTopics, DateTimeOffset CreatedAt, DateTimeOffset? ConfirmedAt);
+
+    /// <summary>The subscriber with this address (any case), or null.</summary>
+    public Task<Subscriber?> FindByEmailAsync(string email, CancellationToken ct = default) =>
+        FindAsync($"{SelectSubscriber} WHERE lower(email) = lower(@key)", email.Trim(), ct);
+
+    public Task<Subscriber?> GetAsync(long id, CancellationToken ct = default) =>
+        FindAsync($"{SelectSubscriber} WHERE id = @key", id, ct);
+
+    async Task<Subscriber?> FindAsync(string sql, object key, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(sql, new { key }, cancellationToken: ct));
+        if (row is null)
+        {
+            return null;
+        }
+        var topicIds = (await connection.QueryAsync<long>(new CommandDefinition(TopicIdsOf, new { id = row.Id }, cancellationToken: ct))).ToList();
+        return new Subscriber(row.Id, row.Email, row.Name, row.Status, row.AllTopics != 0, topicIds, row.CreatedAt, row.ConfirmedAt);
+    }
+}
