@@ -25,6 +25,12 @@ public static class Program
         {
             root.Subcommands.Add(verb);
         }
+        var digest = new Command("digest", "Preview, send, resend and inspect a month's edition.");
+        foreach (var verb in app.DeliveryVerbs())   // digest send, digest resend, digest status
+        {
+            digest.Subcommands.Add(verb);
+        }
+        root.Subcommands.Add(digest);
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
 
         return await Cli.RunAsync(app, args, root);

@@ -23,6 +23,24 @@ public sealed class SubscriberStore(Db db)
     public Task<Subscriber?> GetAsync(long id, CancellationToken ct = default) =>
         FindAsync($"{SelectSubscriber} WHERE id = @key", id, ct);
 
+    const string MarkBounced = """
+        UPDATE subscribers SET status = 'bounced', updated_at = @now WHERE id = @id AND status <> 'bounced';
+        INSERT INTO consent_events (subscriber_id, event, source, occurred_at, detail)
+        SELECT @id, 'bounced', 'bounce', @now, @detail WHERE changes() = 1;
+        """;
+
+    /// <summary>
+    /// The relay said the address does not exist: no more mail to it. Recorded in the consent ledger (source
+    /// 'bounce') with the server's reply as detail. Does nothing if the subscriber is already bounced.
+    /// </summary>
+    public async Task MarkBouncedAsync(long id, string detail, DateTimeOffset now, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(MarkBounced, new { id, detail, now }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+    }
+
     async Task<Subscriber?> FindAsync(string sql, object key, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
