@@ -359,9 +359,9 @@ public sealed class DeliveryLedger(Db db)
         {
             byState[state] = count;
         }
-        var reasons = await connection.QueryAsync<FailureReason>(new CommandDefinition(
+        var reasons = await connection.QueryAsync<(string State, string Reason, long Count, string? Example)>(new CommandDefinition(
             TopFailureReasons, new { editionId, limit = topReasons }, cancellationToken: ct));
-        return new LedgerCounts(byState, reasons.ToList());
+        return new LedgerCounts(byState, reasons.Select(r => new FailureReason(r.State, r.Reason, r.Count, r.Example)).ToList());
     }
 
     /// <summary>
