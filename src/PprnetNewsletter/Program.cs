@@ -25,6 +25,7 @@ public static class Program
         {
             root.Subcommands.Add(verb);
         }
+        root.Subcommands.Add(app.SubscriberVerbs());  // subscribers add | list | import | export
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
 
         return await Cli.RunAsync(app, args, root);

@@ -121,11 +121,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             new CommandDefinition(SubscriberQueries.Count, FilterArgs(filter ?? new()), cancellationToken: ct));
     }
 
-    /// <summary>Every subscriber in id order, read as it is consumed: never the whole list in memory.</summary>
-    public async IAsyncEnumerable<Subscriber> StreamAllAsync([EnumeratorCancellation] CancellationToken ct = default)
+    /// <summary>
+    /// Every subscriber (or those matching <paramref name="filter"/>) in id order, read as it is consumed: never
+    /// the whole list in memory.
+    /// </summary>
+    public async IAsyncEnumerable<Subscriber> StreamAllAsync(SubscriberFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
+        var args = FilterArgs(filter ?? new());
         await using var connection = await db.OpenAsync(ct);
-        await foreach (var row in connection.QueryUnbufferedAsync<Row>(SubscriberQueries.All).WithCancellation(ct))
+        await foreach (var row in connection.QueryUnbufferedAsync<Row>(SubscriberQueries.All, args).WithCancellation(ct))
         {
             yield return row.ToSubscriber();
         }
@@ -165,6 +169,21 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     {
         await using var connection = await db.OpenAsync(ct);
         return await IsSuppressedAsync(connection, null, EmailAddressRules.Normalize(email), ct);
+    }
+
+    /// <summary>Those of <paramref name="emails"/> (normalised) that were erased, to report before an import.</summary>
+    public async Task<IReadOnlySet<string>> FindSuppressedAsync(IEnumerable<string> emails, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var email in emails)
+        {
+            if (await IsSuppressedAsync(connection, null, email, ct))
+            {
+                found.Add(email);
+            }
+        }
+        return found;
     }
 
     // ---- adding ----
