@@ -311,14 +311,10 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     /// Stops mail to an address that bounces permanently; <paramref name="detail"/> (e.g. the SMTP reply) goes into
     /// the ledger. An unsubscribed address stays unsubscribed.
     /// </summary>
-    public async Task<Subscriber?> MarkBouncedAsync(long id, ConsentContext context, string? detail = null, CancellationToken ct = default)
-    {
-        var subscriber = await GetAsync(id, ct);
-        return subscriber is { Status: SubscriberStatus.Unsubscribed }
-            ? subscriber
-            : await MoveAsync(id, SubscriberStatus.Bounced, ConsentEvent.Bounced,
-                [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused], context, detail, ct);
-    }
+    public Task<Subscriber?> MarkBouncedAsync(long id, ConsentContext context, string? detail = null, CancellationToken ct = default) =>
+        MoveAsync(id, SubscriberStatus.Bounced, ConsentEvent.Bounced,
+            [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused], context, detail, ct,
+            leaveAlone: [SubscriberStatus.Unsubscribed]);
 
     /// <summary>
     /// "Erase me": deletes the subscriber with their topics and tokens, clears the personal columns of their consent
@@ -433,12 +429,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             return (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
         }, ct);
 
-    /// <summary>Moves a subscriber to <paramref name="to"/> from one of <paramref name="from"/>; already there: nothing to do.</summary>
+    /// <summary>
+    /// Moves a subscriber to <paramref name="to"/> from one of <paramref name="from"/>. Already there, or in one of
+    /// <paramref name="leaveAlone"/>: nothing to do. Any other status: a <see cref="UsageException"/>.
+    /// </summary>
     Task<Subscriber?> MoveAsync(long id, string to, string @event, string[] from, ConsentContext context, string? detail,
-        CancellationToken ct) =>
+        CancellationToken ct, string[]? leaveAlone = null) =>
         ChangeAsync(id, async (connection, tx, row) =>
         {
-            if (row.Status == to)
+            if (row.Status == to || (leaveAlone?.Contains(row.Status) ?? false))
             {
                 return;
             }

@@ -81,31 +81,11 @@ public sealed class TopicChoices(TopicCatalog catalog)
         return string.Join(';', slugs);
     }
 
-    /// <summary>"'Anxiety' is not a topic (closest: Anxiety Disorders, ...)".</summary>
+    /// <summary>"'Anxity' is not a topic (closest: 'Anxiety Disorders', ...)".</summary>
     public async Task<string> DescribeUnknownAsync(string name)
     {
-        var closest = await ClosestAsync(name);
-        return closest.Count == 0
-            ? $"'{name}' is not a topic"
-            : $"'{name}' is not a topic (closest: {string.Join(", ", closest.Select(t => t.Name))})";
-    }
-
-    /// <summary>Up to <paramref name="count"/> topics whose name or slug contains, or nearly spells, <paramref name="text"/>.</summary>
-    public async Task<IReadOnlyList<Topic>> ClosestAsync(string text, int count = 3)
-    {
-        var wanted = text.Trim().ToLowerInvariant();
-        if (wanted.Length == 0)
-        {
-            return [];
-        }
-        var tolerance = wanted.Length <= 4 ? 1 : wanted.Length / 3;
-        return (await catalog.AllAsync())
-            .Select(t => (Topic: t, Distance: Math.Min(Distance(wanted, t.Name.ToLowerInvariant()), Distance(wanted, t.Slug))))
-            .Where(c => c.Distance <= tolerance)
-            .OrderBy(c => c.Distance).ThenBy(c => c.Topic.Name, StringComparer.Ordinal)
-            .Take(count)
-            .Select(c => c.Topic)
-            .ToList();
+        var closest = await catalog.ClosestAsync(name);
+        return $"'{name}' is not a topic (closest: {string.Join(", ", closest.Select(t => $"'{t.Name}'"))})";
     }
 
     /// <summary>The topic named by the most pieces from <paramref name="start"/> joined by commas, and the index after them.</summary>
@@ -119,44 +99,5 @@ public sealed class TopicChoices(TopicCatalog catalog)
             }
         }
         return (null, start + 1);
-    }
-
-    /// <summary>
-    /// 0 when <paramref name="wanted"/> occurs in <paramref name="candidate"/>; else the smallest edit distance to
-    /// the whole candidate or to the text starting at one of its words ("anxity" is 2 from "anxiety disorders").
-    /// </summary>
-    static int Distance(string wanted, string candidate)
-    {
-        if (candidate.Contains(wanted, StringComparison.Ordinal))
-        {
-            return 0;
-        }
-        var best = EditDistance(wanted, candidate);
-        for (var start = 0; start < candidate.Length; start++)
-        {
-            if (start == 0 || !char.IsLetterOrDigit(candidate[start - 1]))
-            {
-                var part = candidate.Substring(start, Math.Min(wanted.Length, candidate.Length - start));
-                best = Math.Min(best, EditDistance(wanted, part));
-            }
-        }
-        return best;
-    }
-
-    static int EditDistance(string wanted, string candidate)
-    {
-        var previous = Enumerable.Range(0, candidate.Length + 1).ToArray();
-        for (var i = 1; i <= wanted.Length; i++)
-        {
-            var current = new int[candidate.Length + 1];
-            current[0] = i;
-            for (var j = 1; j <= candidate.Length; j++)
-            {
-                var substitution = previous[j - 1] + (wanted[i - 1] == candidate[j - 1] ? 0 : 1);
-                current[j] = Math.Min(substitution, Math.Min(previous[j], current[j - 1]) + 1);
-            }
-            previous = current;
-        }
-        return previous[candidate.Length];
     }
 }
