@@ -23,6 +23,15 @@ public sealed class ContentStore(Db db, TopicCatalog topics)
         WHERE s.edition_id = @editionId
         """;
 
+    // Published: the archive shows an edition as soon as its sending starts, so readers of the first emails
+    // of a long send can already follow their "view in browser" links.
+    const string PublishedSummaryTitles = """
+        SELECT e.month, s.title
+        FROM editions e JOIN summaries s ON s.edition_id = e.id
+        WHERE e.status IN ('sending', 'sent')
+        ORDER BY e.month DESC, s.position, s.id
+        """;
+
     // Dapper maps rows to these by constructor: column order and types (SQLite integers are Int64) must match.
     sealed record EditionRow(long Id, string Month, string Status, DateTimeOffset? SentAt);
 
@@ -30,6 +39,8 @@ public sealed class ContentStore(Db db, TopicCatalog topics)
         string BodyHtml, string BodyText, string ImplicationsHtml, string ImplicationsText);
 
     sealed record SummaryTopicRow(long SummaryId, long TopicId);
+
+    sealed record MonthTitleRow(string Month, string Title);
 
     /// <summary>The edition of <paramref name="month"/> (YYYY-MM) with its summaries, or null.</summary>
     public async Task<Edition?> GetEditionAsync(string month, CancellationToken ct = default)
@@ -60,4 +71,15 @@ public sealed class ContentStore(Db db, TopicCatalog topics)
         }
         return new Edition(edition.Id, edition.Month, edition.Status, edition.SentAt, summaries);
     }
+
+    /// <summary>Months whose edition is being sent or was sent (newest first), with their summary titles in order.</summary>
+    public async Task<IReadOnlyList<(string Month, IReadOnlyList<string> Titles)>> PublishedEditionsAsync(CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var rows = await connection.QueryAsync<MonthTitleRow>(new CommandDefinition(PublishedSummaryTitles, cancellationToken: ct));
+        return rows.GroupBy(r => r.Month).Select(g => (g.Key, (IReadOnlyList<string>)g.Select(r => r.Title).ToList())).ToList();
+    }
+
+    /// <summary>True when the edition of <paramref name="month"/> may be shown in the public archive.</summary>
+    public static bool IsPublished(Edition edition) => edition.Status is "sending" or "sent";
 }

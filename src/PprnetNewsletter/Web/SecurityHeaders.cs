@@ -1,0 +1,24 @@
+namespace PprnetNewsletter.Web;
+
+/// <summary>
+/// Headers on every response. The pages need no script at all, so the policy allows none; styles come only
+/// from /site.css. Referrer-Policy is no-referrer everywhere, because token pages (confirm, preferences,
+/// unsubscribe) carry a secret in their URL and a referrer would leak it to any site they link to.
+/// </summary>
+public static class SecurityHeaders
+{
+    public const string ContentSecurityPolicy =
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var headers = context.Response.Headers;
+        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers["Cross-Origin-Opener-Policy"] = "same-origin";
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()";
+        await next(context);
+    });
+}
