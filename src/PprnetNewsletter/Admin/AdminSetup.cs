@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Web;
 
@@ -10,12 +11,31 @@ public static class AdminSetup
 {
     public const string RoutePrefix = "/admin/api";
 
+    const string BearerScheme = "bearer";
+
     /// <summary>Admin API credential and services, and its OpenAPI document.</summary>
     public static WebApplicationBuilder AddAdmin(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
         builder.Services.AddOpenApi(openApi =>
-            openApi.ShouldInclude = endpoint => endpoint.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true);
+        {
+            openApi.ShouldInclude = endpoint => endpoint.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true;
+            openApi.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "PPRNet Newsletter admin API";
+                document.Info.Description = "Send 'Authorization: Bearer <Admin:ApiKey>' with every call. Errors are RFC 9457 problem details.";
+                document.Components ??= new OpenApiComponents();
+                document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+                document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    Description = "The value of Admin:ApiKey.",
+                };
+                document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [] }];
+                return Task.CompletedTask;
+            });
+        });
         return builder;
     }
 

@@ -45,12 +45,10 @@ public sealed class MessagePage : PageModel
     public (string Text, string Href)? Link { get; init; }
 }
 
-/// <summary>The subscribe form, blank or filled in again after an error.</summary>
-public sealed class SubscribePage : FormPageModel
+/// <summary>A form with the name field and the topic checkboxes (subscribe, preferences).</summary>
+public abstract class TopicFormPage : FormPageModel
 {
     public required IReadOnlyList<Topic> Topics { get; init; }
-
-    public string Email { get; init; } = "";
 
     public string Name { get; init; } = "";
 
@@ -58,9 +56,53 @@ public sealed class SubscribePage : FormPageModel
 
     public IReadOnlySet<string> SelectedSlugs { get; init; } = new HashSet<string>();
 
-    public string ConsentWording => ConsentText.Wording;
+    public int MaxNameLength => WebForms.MaxNameLength;
 
     public bool IsSelected(Topic topic) => SelectedSlugs.Contains(topic.Slug);
+}
+
+/// <summary>The subscribe form, blank or filled in again after an error.</summary>
+public sealed class SubscribePage : TopicFormPage
+{
+    public string Email { get; init; } = "";
+
+    public string ConsentWording => ConsentText.Wording;
+}
+
+/// <summary>The preference centre of one subscriber, reached through the HMAC token of their emails.</summary>
+public sealed class PreferencesPage : TopicFormPage
+{
+    public required string Token { get; init; }
+
+    public required string Email { get; init; }
+
+    public required string Status { get; init; }
+
+    /// <summary>What the last action did ("Your preferences are saved."), shown once after a redirect.</summary>
+    public string? Notice { get; init; }
+
+    public bool IsActive => Status == Subscribers.SubscriberStatus.Confirmed;
+
+    public bool IsPaused => Status == Subscribers.SubscriberStatus.Paused;
+
+    public bool IsUnsubscribed => Status is Subscribers.SubscriberStatus.Unsubscribed or Subscribers.SubscriberStatus.Bounced;
+
+    public string StatusText => Status switch
+    {
+        Subscribers.SubscriberStatus.Confirmed => "You receive the monthly digest.",
+        Subscribers.SubscriberStatus.Paused => "Your subscription is paused: no digest is sent until you resume it.",
+        Subscribers.SubscriberStatus.Pending => "Your subscription is not confirmed yet: use the link in the confirmation email.",
+        Subscribers.SubscriberStatus.Bounced => "Mail to this address could not be delivered, so the digest is no longer sent.",
+        _ => "You are unsubscribed: no digest is sent to you.",
+    };
+}
+
+/// <summary>The last step before erasing a subscriber's personal data.</summary>
+public sealed class ErasePage : FormPageModel
+{
+    public required string Token { get; init; }
+
+    public required string Email { get; init; }
 }
 
 /// <summary>The confirm button behind the link of the confirmation email.</summary>
