@@ -12,18 +12,22 @@ public static class ArchivePages
     {
         app.MapGet("/archive", async (ContentStore content, CancellationToken ct) =>
         {
-            var editions = await content.PublishedEditionsAsync(ct);
-            return Pages.Show("archive", new ArchiveIndexPage
+            var entries = new List<ArchiveEntry>();
+            foreach (var info in (await content.ListEditionsAsync(ct)).Where(e => IsPublished(e.Status)))
             {
-                Title = "Archive",
-                Editions = editions.Select(e => new ArchiveEntry(e.Month, MonthNames.Display(e.Month), e.Titles)).ToList(),
-            });
+                var edition = await content.GetEditionAsync(info.Month, ct);
+                if (edition is not null)
+                {
+                    entries.Add(new ArchiveEntry(edition.Month, edition.MonthName, edition.Summaries.Select(s => s.Title).ToList()));
+                }
+            }
+            return Pages.Show("archive", new ArchiveIndexPage { Title = "Archive", Editions = entries });
         }).ExcludeFromDescription();
 
         app.MapGet("/archive/{month}", async (string month, ContentStore content, CancellationToken ct) =>
         {
             var edition = MonthNames.TryParse(month, out _) ? await content.GetEditionAsync(month, ct) : null;
-            if (edition is null || !ContentStore.IsPublished(edition))
+            if (edition is null || !IsPublished(edition.Status))
             {
                 return Pages.Message(StatusCodes.Status404NotFound, "Edition not found", "No such edition",
                     "There is no published edition for this month. The archive lists every edition that has been sent.");
@@ -33,4 +37,10 @@ public static class ArchivePages
 
         return app;
     }
+
+    /// <summary>
+    /// An edition is public once its sending starts, so readers of the first emails of a long send can follow
+    /// their "view in browser" links; drafts stay private.
+    /// </summary>
+    static bool IsPublished(string status) => status is "sending" or "sent";
 }

@@ -96,10 +96,10 @@ public static class WebSetup
     public static WebApplication UseWebHardening(this WebApplication app)
     {
         app.UseForwardedHeaders();
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages(context => ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
             ReasonPhrases.GetReasonPhrase(context.HttpContext.Response.StatusCode), StatusDetail(context.HttpContext.Response.StatusCode)));
-        app.UseSecurityHeaders();
         app.UseRateLimiter();
         return app;
     }
