@@ -54,7 +54,10 @@ public static class Program
 
         var app = builder.Build();
 
+        app.UseWebHardening();                          // errors as pages/ProblemDetails, security headers, rate limits
         app.MapHealth();                                // GET /health
+        app.MapWebPages();                              // subscribe, confirm, preferences, one-click unsubscribe, archive
+        app.MapAdminApi();                              // /admin/api behind the bearer key, /openapi/v1.json
         return app;
     }
 }
