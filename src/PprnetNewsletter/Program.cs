@@ -25,12 +25,17 @@ public static class Program
         {
             root.Subcommands.Add(verb);
         }
-        var digest = new Command("digest", "Preview, send, resend and inspect a month's edition.");
-        foreach (var verb in app.DeliveryVerbs())   // digest send, digest resend, digest status
+        root.Subcommands.Add(app.SubscriberVerbs());  // subscribers add | list | import | export
+        var digest = app.DigestVerbs();             // digest preview
+        foreach (var verb in app.DeliveryVerbs())   // digest send | resend | status
         {
             digest.Subcommands.Add(verb);
         }
         root.Subcommands.Add(digest);
+        root.Subcommands.Add(new Command("bench", "Measure the hot paths on this machine.")
+        {
+            app.DigestBenchVerb(),                  // bench digest: selection + render + MIME per digest
+        });
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
 
         return await Cli.RunAsync(app, args, root);
@@ -54,7 +59,10 @@ public static class Program
 
         var app = builder.Build();
 
+        app.UseWebHardening();                          // errors as pages/ProblemDetails, security headers, rate limits
         app.MapHealth();                                // GET /health
+        app.MapWebPages();                              // subscribe, confirm, preferences, one-click unsubscribe, archive
+        app.MapAdminApi();                              // /admin/api behind the bearer key, /openapi/v1.json
         return app;
     }
 }

@@ -1,14 +1,18 @@
 using System.CommandLine;
+using PprnetNewsletter.Hosting;
 
 namespace PprnetNewsletter.Content;
 
 public static class ContentSetup
 {
-    /// <summary>Topic taxonomy, summaries and editions, Markdown import.</summary>
+    /// <summary>Topic taxonomy, summaries and editions, Markdown import (and the first start's import).</summary>
     public static WebApplicationBuilder AddContent(this WebApplicationBuilder builder)
     {
+        builder.Services.AddValidatedOptions<ContentOptions>(ContentOptions.Section);
         builder.Services.AddSingleton<TopicCatalog>();
         builder.Services.AddSingleton<ContentStore>();
+        builder.Services.AddSingleton<SummaryImporter>();
+        builder.Services.AddHostedService<FirstStartImport>();
         return builder;
     }
 
@@ -24,8 +28,19 @@ public static class ContentSetup
             {
                 Console.WriteLine($"{topic.Slug.PadRight(width)}  {topic.Name}");
             }
-            return 0;
+            return ExitCodes.Success;
         });
         yield return topics;
+
+        var path = new Argument<string>("PATH") { Description = "A summary file (.md), or a folder: every *.md in it and its subfolders." };
+        var import = new Command("import", "Import Markdown summaries into their months' editions, all or nothing; "
+            + "re-importing updates summaries by slug.") { path };
+        import.SetAction(async (parsed, ct) =>
+        {
+            var result = await app.Services.GetRequiredService<SummaryImporter>().ImportAsync(parsed.GetValue(path)!, ct);
+            Console.WriteLine(result);
+            return ExitCodes.Success;
+        });
+        yield return import;
     }
 }

@@ -1,13 +1,21 @@
 using Dapper;
+using Microsoft.Data.Sqlite;
 using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Content;
 
-/// <summary>Reads editions and their summaries. All of the content feature's SQL lives here.</summary>
-public sealed class ContentStore(Db db, TopicCatalog topics)
+/// <summary>Reads and writes editions and their summaries. All of the content feature's SQL lives here.</summary>
+public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
 {
     const string EditionByMonth = """
         SELECT id, month, status, sent_at AS SentAt FROM editions WHERE month = @month
+        """;
+
+    const string AllEditions = """
+        SELECT e.month, e.status, count(s.id) AS SummaryCount, e.sent_at AS SentAt
+        FROM editions e LEFT JOIN summaries s ON s.edition_id = e.id
+        GROUP BY e.id, e.month, e.status, e.sent_at
+        ORDER BY e.month DESC
         """;
 
     const string SummariesOfEdition = """
@@ -23,8 +31,12 @@ public sealed class ContentStore(Db db, TopicCatalog topics)
         WHERE s.edition_id = @editionId
         """;
 
+    const string CountSummaries = "SELECT count(*) FROM summaries";
+
     // Dapper maps rows to these by constructor: column order and types (SQLite integers are Int64) must match.
     sealed record EditionRow(long Id, string Month, string Status, DateTimeOffset? SentAt);
+
+    sealed record EditionInfoRow(string Month, string Status, long SummaryCount, DateTimeOffset? SentAt);
 
     sealed record SummaryRow(long Id, string Slug, long Position, string Title, string? Citation, string? ResearchType,
         string BodyHtml, string BodyText, string ImplicationsHtml, string ImplicationsText);
@@ -59,5 +71,211 @@ public sealed class ContentStore(Db db, TopicCatalog topics)
                 r.BodyHtml, r.BodyText, r.ImplicationsHtml, r.ImplicationsText, summaryTopics));
         }
         return new Edition(edition.Id, edition.Month, edition.Status, edition.SentAt, summaries);
+    }
+
+    /// <summary>Every edition, newest month first, with its status and number of summaries.</summary>
+    public async Task<IReadOnlyList<EditionInfo>> ListEditionsAsync(CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var rows = await connection.QueryAsync<EditionInfoRow>(new CommandDefinition(AllEditions, cancellationToken: ct));
+        return rows.Select(r => new EditionInfo(r.Month, r.Status, (int)r.SummaryCount, r.SentAt)).ToList();
+    }
+
+    public async Task<int> CountSummariesAsync(CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(CountSummaries, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Starts an import: takes the database's write lock (so nothing changes between the checks and the
+    /// writes) and reads what is stored. Nothing is written unless <see cref="ImportSession.CommitAsync"/> is called.
+    /// </summary>
+    public async Task<ImportSession> BeginImportAsync(CancellationToken ct = default)
+    {
+        var connection = await db.OpenAsync(ct);
+        try
+        {
+            var tx = connection.BeginTransaction(deferred: false);
+            var stored = await ImportSession.LoadAsync(connection, tx, ct);
+            return new ImportSession(connection, tx, stored, time.GetUtcNow());
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A summary as stored, with its edition.</summary>
+    public sealed record StoredSummary(long Id, long EditionId, string EditionStatus, SummaryDraft Content);
+
+    /// <summary>One import's transaction: what is stored, and the writes. Disposing without committing writes nothing.</summary>
+    public sealed class ImportSession : IAsyncDisposable
+    {
+        const string StoredSummaries = """
+            SELECT s.id, s.edition_id AS EditionId, e.status, e.month, s.slug, s.sort_order AS SortOrder, s.title, s.citation,
+                   s.research_type AS ResearchType, s.body_markdown AS BodyMarkdown, s.body_html AS BodyHtml,
+                   s.body_text AS BodyText, s.implications_markdown AS ImplicationsMarkdown,
+                   s.implications_html AS ImplicationsHtml, s.implications_text AS ImplicationsText, s.source_file AS SourceFile
+            FROM summaries s JOIN editions e ON e.id = s.edition_id
+            """;
+
+        const string StoredTopics = "SELECT summary_id AS SummaryId, topic_id AS TopicId FROM summary_topics";
+
+        const string StoredEditions = "SELECT month, status FROM editions";
+
+        const string InsertEdition = """
+            INSERT INTO editions (month, status, created_at) VALUES (@month, 'draft', @now) ON CONFLICT (month) DO NOTHING
+            """;
+
+        const string EditionId = "SELECT id FROM editions WHERE month = @month";
+
+        const string InsertSummary = """
+            INSERT INTO summaries (edition_id, slug, position, sort_order, title, citation, research_type,
+                body_markdown, body_html, body_text, implications_markdown, implications_html, implications_text,
+                source_file, imported_at, updated_at)
+            VALUES (@EditionId, @Slug, 0, @Order, @Title, @Citation, @ResearchType,
+                @BodyMarkdown, @BodyHtml, @BodyText, @ImplicationsMarkdown, @ImplicationsHtml, @ImplicationsText,
+                @SourceFile, @Now, @Now)
+            RETURNING id
+            """;
+
+        const string UpdateSummary = """
+            UPDATE summaries SET edition_id = @EditionId, sort_order = @Order, title = @Title, citation = @Citation,
+                research_type = @ResearchType, body_markdown = @BodyMarkdown, body_html = @BodyHtml, body_text = @BodyText,
+                implications_markdown = @ImplicationsMarkdown, implications_html = @ImplicationsHtml,
+                implications_text = @ImplicationsText, source_file = @SourceFile, updated_at = @Now
+            WHERE id = @Id
+            """;
+
+        const string DeleteTopics = "DELETE FROM summary_topics WHERE summary_id = @summaryId";
+
+        const string InsertTopic = "INSERT INTO summary_topics (summary_id, topic_id) VALUES (@SummaryId, @TopicId)";
+
+        const string PlacesInEdition = """
+            SELECT id, sort_order AS SortOrder, source_file AS SourceFile, slug FROM summaries WHERE edition_id = @editionId
+            """;
+
+        const string SetPosition = "UPDATE summaries SET position = @Position WHERE id = @Id";
+
+        // A draft edition left without summaries (its last one moved to another month) would be an empty email.
+        const string DeleteEmptyDraft = """
+            DELETE FROM editions WHERE id = @editionId AND status = 'draft'
+                AND NOT EXISTS (SELECT 1 FROM summaries WHERE edition_id = @editionId)
+                AND NOT EXISTS (SELECT 1 FROM deliveries WHERE edition_id = @editionId)
+            """;
+
+        sealed record StoredRow(long Id, long EditionId, string Status, string Month, string Slug, long? SortOrder, string Title,
+            string? Citation, string? ResearchType, string BodyMarkdown, string BodyHtml, string BodyText,
+            string ImplicationsMarkdown, string ImplicationsHtml, string ImplicationsText, string? SourceFile);
+
+        sealed record StoredEdition(string Month, string Status);
+
+        sealed record PlaceRow(long Id, long? SortOrder, string? SourceFile, string Slug);
+
+        public sealed record Stored(IReadOnlyDictionary<string, StoredSummary> Summaries, IReadOnlyDictionary<string, string> EditionStatuses);
+
+        readonly SqliteConnection _connection;
+        readonly SqliteTransaction _tx;
+        readonly DateTimeOffset _now;
+
+        internal ImportSession(SqliteConnection connection, SqliteTransaction tx, Stored stored, DateTimeOffset now)
+        {
+            _connection = connection;
+            _tx = tx;
+            _now = now;
+            Summaries = stored.Summaries;
+            EditionStatuses = stored.EditionStatuses;
+        }
+
+        /// <summary>Every stored summary by slug.</summary>
+        public IReadOnlyDictionary<string, StoredSummary> Summaries { get; }
+
+        /// <summary>The status of every existing edition by month.</summary>
+        public IReadOnlyDictionary<string, string> EditionStatuses { get; }
+
+        internal static async Task<Stored> LoadAsync(SqliteConnection connection, SqliteTransaction tx, CancellationToken ct)
+        {
+            var rows = await connection.QueryAsync<StoredRow>(new CommandDefinition(StoredSummaries, transaction: tx, cancellationToken: ct));
+            var links = (await connection.QueryAsync<SummaryTopicRow>(new CommandDefinition(StoredTopics, transaction: tx, cancellationToken: ct)))
+                .ToLookup(l => l.SummaryId, l => l.TopicId);
+            var editions = await connection.QueryAsync<StoredEdition>(new CommandDefinition(StoredEditions, transaction: tx, cancellationToken: ct));
+            var summaries = rows.ToDictionary(r => r.Slug, r => new StoredSummary(r.Id, r.EditionId, r.Status, new SummaryDraft(
+                r.Slug, r.Month, (int?)r.SortOrder, r.Title, r.Citation, r.ResearchType,
+                new RenderedMarkdown(r.BodyMarkdown, r.BodyHtml, r.BodyText),
+                new RenderedMarkdown(r.ImplicationsMarkdown, r.ImplicationsHtml, r.ImplicationsText),
+                links[r.Id].ToList(), r.SourceFile ?? "")));
+            return new Stored(summaries, editions.ToDictionary(e => e.Month, e => e.Status));
+        }
+
+        /// <summary>
+        /// Inserts new summaries and updates stored ones (matched by slug; a changed month moves the summary),
+        /// replaces their topics, creates missing editions as drafts, and renumbers every edition touched.
+        /// </summary>
+        public async Task SaveAsync(IEnumerable<SummaryDraft> drafts, CancellationToken ct = default)
+        {
+            var touched = new HashSet<long>();
+            foreach (var draft in drafts)
+            {
+                var editionId = await EnsureEditionAsync(draft.Month, ct);
+                touched.Add(editionId);
+                var values = new
+                {
+                    EditionId = editionId, draft.Slug, draft.Order, draft.Title, draft.Citation, draft.ResearchType,
+                    BodyMarkdown = draft.Body.Markdown, BodyHtml = draft.Body.Html, BodyText = draft.Body.Text,
+                    ImplicationsMarkdown = draft.Implications.Markdown, ImplicationsHtml = draft.Implications.Html,
+                    ImplicationsText = draft.Implications.Text, draft.SourceFile, Now = _now,
+                    Id = Summaries.TryGetValue(draft.Slug, out var stored) ? stored.Id : 0,
+                };
+                long summaryId;
+                if (stored is not null)
+                {
+                    touched.Add(stored.EditionId);
+                    await Execute(UpdateSummary, values, ct);
+                    summaryId = stored.Id;
+                }
+                else
+                {
+                    summaryId = await _connection.ExecuteScalarAsync<long>(new CommandDefinition(InsertSummary, values, _tx, cancellationToken: ct));
+                }
+                await Execute(DeleteTopics, new { summaryId }, ct);
+                await Execute(InsertTopic, draft.TopicIds.Select(topicId => new { SummaryId = summaryId, TopicId = topicId }), ct);
+            }
+            foreach (var editionId in touched)
+            {
+                await RenumberAsync(editionId, ct);
+                await Execute(DeleteEmptyDraft, new { editionId }, ct);
+            }
+        }
+
+        async Task<long> EnsureEditionAsync(string month, CancellationToken ct)
+        {
+            await Execute(InsertEdition, new { month, now = _now }, ct);
+            return await _connection.ExecuteScalarAsync<long>(new CommandDefinition(EditionId, new { month }, _tx, cancellationToken: ct));
+        }
+
+        /// <summary>Positions 1..n: summaries with an order first, by that order; then the rest by file name.</summary>
+        async Task RenumberAsync(long editionId, CancellationToken ct)
+        {
+            var places = await _connection.QueryAsync<PlaceRow>(new CommandDefinition(PlacesInEdition, new { editionId }, _tx, cancellationToken: ct));
+            var ordered = places
+                .OrderBy(p => p.SortOrder is null)
+                .ThenBy(p => p.SortOrder)
+                .ThenBy(p => Path.GetFileName(p.SourceFile ?? ""), StringComparer.Ordinal)
+                .ThenBy(p => p.Slug, StringComparer.Ordinal);
+            await Execute(SetPosition, ordered.Select((p, i) => new { p.Id, Position = i + 1 }), ct);
+        }
+
+        Task Execute(string sql, object parameters, CancellationToken ct) =>
+            _connection.ExecuteAsync(new CommandDefinition(sql, parameters, _tx, cancellationToken: ct));
+
+        public Task CommitAsync(CancellationToken ct = default) => _tx.CommitAsync(ct);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _tx.DisposeAsync();
+            await _connection.DisposeAsync();
+        }
     }
 }

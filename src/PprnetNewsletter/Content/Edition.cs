@@ -31,3 +31,20 @@ public static class MonthNames
     public static string Display(string month) =>
         TryParse(month, out var day) ? day.ToString("MMMM yyyy", System.Globalization.CultureInfo.InvariantCulture) : month;
 }
+
+/// <summary>An edition in a list (archive, dashboard): no summaries, just how many.</summary>
+public sealed record EditionInfo(string Month, string Status, int SummaryCount, DateTimeOffset? SentAt)
+{
+    public string MonthName => MonthNames.Display(Month);
+}
+
+/// <summary>The life of an edition: a draft until sending starts; from then on its content is what subscribers get.</summary>
+public static class EditionStatus
+{
+    public const string Draft = "draft";
+    public const string Sending = "sending";
+    public const string Sent = "sent";
+
+    /// <summary>True once sending has started: changing the content now would give subscribers different digests.</summary>
+    public static bool IsLocked(string status) => status is Sending or Sent;
+}

@@ -32,4 +32,8 @@ public sealed class TopicCatalog(Db db)
         (await _loaded.Value).ByKey.GetValueOrDefault(slugOrName.Trim());
 
     public async Task<Topic> GetAsync(long id) => (await _loaded.Value).ById[id];
+
+    /// <summary>The <paramref name="count"/> topics whose name or slug is nearest to a mistyped one, best first.</summary>
+    public async Task<IReadOnlyList<Topic>> ClosestAsync(string slugOrName, int count = 3) =>
+        Closest.Find(slugOrName, (await _loaded.Value).All, t => [t.Name, t.Slug], count);
 }

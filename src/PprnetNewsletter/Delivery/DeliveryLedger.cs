@@ -1,11 +1,10 @@
 using System.Data;
 using System.Text.Json;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using PprnetNewsletter.Storage;
+using PprnetNewsletter.Subscribers;
 
 namespace PprnetNewsletter.Delivery;
 
@@ -411,18 +410,14 @@ public sealed class DeliveryLedger(Db db)
         string.IsNullOrEmpty(csv) ? [] : csv.Split(',').Select(s => long.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).Order().ToArray();
 
     /// <summary>
-    /// A connection with suppression_hash(email): the SHA-256 (lower-case hex) of the trimmed, lower-cased address,
-    /// the form suppressions.email_hash stores, so suppressed addresses are filtered inside the one enqueue statement.
+    /// A connection with suppression_hash(email), the subscribers feature's key of suppressions.email_hash, so suppressed addresses are filtered inside the one enqueue statement.
     /// </summary>
     async Task<SqliteConnection> OpenWithFunctionsAsync(CancellationToken ct)
     {
         var connection = await db.OpenAsync(ct);
-        connection.CreateFunction("suppression_hash", (string email) => SuppressionHash(email), isDeterministic: true);
+        connection.CreateFunction("suppression_hash", (string email) => SubscriberStore.SuppressionHash(email), isDeterministic: true);
         return connection;
     }
-
-    public static string SuppressionHash(string email) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(email.Trim().ToLowerInvariant())));
 
     static SqliteCommand Prepare(SqliteConnection connection, SqliteTransaction tx, string sql, params string[] names)
     {

@@ -48,6 +48,8 @@ sealed class SendRun
 
     static readonly TimeSpan LongestDeferral = TimeSpan.FromHours(6);
 
+    static readonly ConsentContext Bounce = new(ConsentSource.Bounce);
+
     readonly EditionSender.Dependencies _deps;
     readonly EditionInfo _edition;
     readonly IEditionMessages _messages;
@@ -331,7 +333,7 @@ sealed class SendRun
                     Count(outcome.State);
                     if (failure is { NoSuchUser: true } && row.Recipient is { } recipient)
                     {
-                        await _deps.Subscribers.MarkBouncedAsync(recipient.SubscriberId, $"{_edition.Month}: {failure.Summary}", outcome.At);
+                        await _deps.Subscribers.MarkBouncedAsync(recipient.SubscriberId, Bounce, $"{_edition.Month}: {failure.Summary}");
                     }
                 }
                 group.Clear();

@@ -24,7 +24,7 @@ public class SmtpDeliveryTests
         await using (var connection = await test.Get<Db>().OpenAsync())
         {
             await connection.ExecuteAsync("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (@hash, 'erased', 'x')",
-                new { hash = DeliveryLedger.SuppressionHash(" ERASED1@example.org") });
+                new { hash = PprnetNewsletter.Subscribers.SubscriberStore.SuppressionHash(" ERASED1@example.org") });
         }
 
         var first = await test.Sender().SendAsync(Month);

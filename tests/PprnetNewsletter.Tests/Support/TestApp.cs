@@ -42,6 +42,8 @@ public sealed class TestApp : IAsyncDisposable
             ["Delivery:PickupDirectory"] = Path.Combine(folder, "outbox"),
             ["Web:Urls"] = "http://127.0.0.1:0",
             ["Newsletter:BaseUrl"] = "https://news.example.org",
+            // Tests start from an empty database unless they ask for the sample summaries.
+            ["Content:FirstStartFolder"] = "",
         };
         foreach (var (key, value) in config ?? new Dictionary<string, string?>())
         {
