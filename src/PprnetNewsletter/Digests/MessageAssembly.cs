@@ -32,7 +32,9 @@ public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimePro
         // The parameterless constructor generates a Message-ID from the machine's host name (a DNS lookup on every
         // message); starting from no headers and setting each one is both faster and says exactly what is sent.
         var message = new MimeMessage(NoHeaders);
-        message.From.Add(_from);
+        // A fresh address each time: an address list subscribes to its addresses' Changed events, so one shared
+        // MailboxAddress would keep every message ever built alive (~40 KB each, a leak the size of the list).
+        message.From.Add(new MailboxAddress(_from.Name, _from.Address));
         message.To.Add(new MailboxAddress(ReaderValues.CleanName(toName), toEmail));
         message.Subject = subject;
         message.Date = time.GetUtcNow();
