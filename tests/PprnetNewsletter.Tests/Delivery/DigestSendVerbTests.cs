@@ -1,0 +1,99 @@
+using Dapper;
+using PprnetNewsletter.Content;
+using PprnetNewsletter.Storage;
+using PprnetNewsletter.Tests.Content;
+using PprnetNewsletter.Tests.Support;
+using static PprnetNewsletter.Tests.Delivery.DeliveryTestData;
+
+namespace PprnetNewsletter.Tests.Delivery;
+
+/// <summary>
+/// The acceptance runs: the built binary with the real digests over the repository's sample content, on the
+/// defaults (pickup directory) and against a real SMTP server that fails on purpose.
+/// </summary>
+public class DigestSendVerbTests
+{
+    /// <summary>The sample content, 14 readers of everything, and 3 whose only topic (Empathy) March 2023 lacks.</summary>
+    static async Task<IReadOnlyList<string>> SeedAsync(TestApp test)
+    {
+        await test.Get<SummaryImporter>().ImportAsync(ContentFixtures.SampleFolder);
+        var readers = await SeedSubscribersAsync(test, 14);
+        var others = await SeedSubscribersAsync(test, 3, "empathy");
+        await using var connection = await test.Get<Db>().OpenAsync();
+        await connection.ExecuteAsync("""
+            UPDATE subscribers SET all_topics = 0 WHERE email LIKE 'empathy%';
+            INSERT INTO subscriber_topics (subscriber_id, topic_id)
+            SELECT s.id, t.id FROM subscribers s, topics t WHERE s.email LIKE 'empathy%' AND t.slug = 'empathy';
+            """);
+        Assert.Equal(3, others.Count);
+        return readers;
+    }
+
+    static readonly Dictionary<string, string?> Defaults = [];
+
+    [Fact]
+    public async Task On_defaults_digest_send_writes_one_eml_per_eligible_subscriber_and_a_second_run_writes_none()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var readers = await SeedAsync(test);
+
+        var first = await PprnetProcess.RunAsync(test, Defaults, "digest", "send", "2023-03");
+        var files = Directory.GetFiles(test.OutboxPath, "*.eml");
+        var second = await PprnetProcess.RunAsync(test, Defaults, "digest", "send", "2023-03");
+
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("14 sent, 0 failed, 0 deferred, 3 skipped", first.Out);
+        Assert.Equal(readers.Count, files.Length);
+        var recipients = files.Select(f => MimeKit.MimeMessage.Load(f)).Select(m => m.To.Mailboxes.Single().Address).Order();
+        Assert.Equal(readers.Order(), recipients);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains("0 sent, 0 failed, 0 deferred, 0 skipped", second.Out);
+        Assert.Equal(files.Length, Directory.GetFiles(test.OutboxPath, "*.eml").Length);
+    }
+
+    [Fact]
+    public async Task Against_a_failing_SMTP_server_each_reader_gets_one_message_and_resend_failed_retries_exactly_the_failed_rows()
+    {
+        await using var smtp = await SmtpTestServer.StartAsync();
+        await using var test = await TestApp.CreateAsync();
+        var readers = await SeedAsync(test);
+        smtp.Script(readers[0], SmtpFault.AfterData(451, "4.3.0 Try again later"));
+        smtp.Script(readers[1], SmtpFault.Drop);
+        smtp.Script(readers[2], SmtpFault.AtRcpt(550, "5.1.1 No such user"));
+        smtp.Script(readers[3], SmtpFault.AfterData(554, "5.7.1 Refused for now"));
+        smtp.Script(readers[4], SmtpFault.AfterData(554, "5.7.1 Refused for now"));
+        var config = Fast(smtp.ClientConfig());
+
+        var send = await PprnetProcess.RunAsync(test, config, "digest", "send", "2023-03");
+        var afterSend = smtp.CountByRecipient();
+        var status = await PprnetProcess.RunAsync(test, config, "digest", "status", "2023-03");
+        var resend = await PprnetProcess.RunAsync(test, config, "digest", "resend", "2023-03", "--failed");
+
+        Assert.Equal(0, send.ExitCode);
+        Assert.Contains("11 sent, 3 failed, 0 deferred, 3 skipped", send.Out);
+        Assert.Equal(readers.Except([readers[2], readers[3], readers[4]]).Order(), afterSend.Keys.Order());
+        Assert.All(afterSend.Values, c => Assert.Equal(1, c));
+        Assert.Contains("failed             3", status.Out);
+        Assert.Contains("554 5.7.1", status.Out);
+        Assert.Contains("550 5.1.1", status.Out);
+        Assert.Equal(0, resend.ExitCode);
+        Assert.Contains("2 queued", resend.Out);
+        Assert.Contains("1 failed row(s) left", resend.Out);
+        var final = smtp.CountByRecipient();
+        Assert.Equal(readers.Except([readers[2]]).Order(), final.Keys.Order());
+        Assert.All(final.Values, c => Assert.Equal(1, c));
+        Assert.Equal("bounced", await ScalarAsync<string>(test, "SELECT status FROM subscribers WHERE email = @e", new { e = readers[2] }));
+    }
+
+    [Fact]
+    public async Task Resend_without_exactly_one_choice_is_bad_usage()
+    {
+        await using var test = await TestApp.CreateAsync();
+
+        var none = await PprnetProcess.RunAsync(test, Defaults, "digest", "resend", "2023-03");
+        var two = await PprnetProcess.RunAsync(test, Defaults, "digest", "resend", "2023-03", "--failed", "--new");
+
+        Assert.Equal((2, 2), (none.ExitCode, two.ExitCode));
+        Assert.Contains("exactly one of --email EMAIL, --failed or --new", none.Error);
+    }
+}

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+
+namespace PprnetNewsletter.Tests.Support;
+
+/// <summary>What a run of the built pprnet binary printed, and how it ended.</summary>
+public sealed record PprnetRun(int ExitCode, string Out, string Error);
+
+/// <summary>
+/// Runs the built pprnet binary as an operator would: its own process, in the test's folder, configured through
+/// PPRNET_ environment variables pointing at the test's database and outbox (plus any <c>config</c> given).
+/// </summary>
+public static class PprnetProcess
+{
+    public static async Task<PprnetRun> RunAsync(TestApp test, IReadOnlyDictionary<string, string?> config, params string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = test.Folder,
+        };
+        start.Environment["PPRNET_Storage__Database"] = test.DatabasePath;
+        start.Environment["PPRNET_Delivery__PickupDirectory"] = test.OutboxPath;
+        foreach (var (key, value) in config)
+        {
+            start.Environment["PPRNET_" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pprnet.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return new PprnetRun(process.ExitCode, await output, await error);
+    }
+}
