@@ -73,16 +73,20 @@ public sealed class DeliveryLedger(Db db)
         UPDATE editions SET status = 'sending', send_started_at = @now WHERE id = @editionId AND status = 'draft'
         """;
 
-    // One statement for the whole list; the unique (edition_id, subscriber_id) makes it idempotent.
-    const string Enqueue = """
+    // One statement for the whole list; the unique (edition_id, subscriber_id) makes it idempotent. Hashing every
+    // address for the suppression check costs more than the insert itself, so it is only asked for when there
+    // are suppressions at all (the subscribers feature keeps suppressed addresses out of 'confirmed' anyway).
+    static string Enqueue(bool checkSuppressions) => $"""
         INSERT INTO deliveries (edition_id, subscriber_id, state, created_at, updated_at)
         SELECT @editionId, s.id, 'pending', @now, @now
         FROM subscribers s
         WHERE s.status = 'confirmed'
           AND (@confirmedAfter IS NULL OR s.confirmed_at > @confirmedAfter)
-          AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = suppression_hash(s.email))
+          {(checkSuppressions ? "AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = suppression_hash(s.email))" : "")}
         ON CONFLICT (edition_id, subscriber_id) DO NOTHING
         """;
+
+    const string AnySuppression = "SELECT EXISTS (SELECT 1 FROM suppressions)";
 
     // Expired leases and due deferred rows first (few, found by partial indexes), then pending rows in order: three
     // statements in one transaction, each able to use its own index.
@@ -234,8 +238,7 @@ public sealed class DeliveryLedger(Db db)
         {
             return null;
         }
-        var rows = await connection.ExecuteAsync(new CommandDefinition(
-            Enqueue, new { editionId, now, confirmedAfter = (DateTimeOffset?)null }, tx, commandTimeout: 0, cancellationToken: ct));
+        var rows = await EnqueueAsync(connection, tx, editionId, null, now, ct);
         await tx.CommitAsync(ct);
         return rows;
     }
@@ -244,8 +247,15 @@ public sealed class DeliveryLedger(Db db)
     public async Task<int> EnqueueConfirmedAfterAsync(long editionId, DateTimeOffset confirmedAfter, DateTimeOffset now, CancellationToken ct = default)
     {
         await using var connection = await OpenWithFunctionsAsync(ct);
+        return await EnqueueAsync(connection, null, editionId, confirmedAfter, now, ct);
+    }
+
+    static async Task<int> EnqueueAsync(SqliteConnection connection, SqliteTransaction? tx, long editionId, DateTimeOffset? confirmedAfter,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        var check = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(AnySuppression, transaction: tx, cancellationToken: ct));
         return await connection.ExecuteAsync(new CommandDefinition(
-            Enqueue, new { editionId, now, confirmedAfter = (DateTimeOffset?)confirmedAfter }, commandTimeout: 0, cancellationToken: ct));
+            Enqueue(check), new { editionId, now, confirmedAfter }, tx, commandTimeout: 0, cancellationToken: ct));
     }
 
     /// <summary>

@@ -46,7 +46,7 @@ public sealed class DeliveryOptions
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>How long the whole send pauses when the SMTP server keeps failing, before it is tried again.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00",
-        ErrorMessage = "Delivery:CircuitBreakDuration must be between 00:00:00.001 and 01:00:00")]
+    [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00",
+        ErrorMessage = "Delivery:CircuitBreakDuration must be between 00:00:00.500 and 01:00:00")]
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 }

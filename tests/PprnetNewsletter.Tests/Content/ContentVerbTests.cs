@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Tests.Support;
 using static PprnetNewsletter.Tests.Content.ContentFixtures;
@@ -16,29 +15,8 @@ public class ContentVerbTests
     static async Task<Run> PprnetAsync(TestApp test, params string[] args)
     {
         // The sample folder is configured so that a verb importing it on its own (only the service may) would show.
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = test.Folder,
-            Environment =
-            {
-                ["PPRNET_Storage__Database"] = test.DatabasePath,
-                ["PPRNET_Delivery__PickupDirectory"] = test.OutboxPath,
-                ["PPRNET_Content__FirstStartFolder"] = SampleFolder,
-            },
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pprnet.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await process.WaitForExitAsync(timeout.Token);
-        return new Run(process.ExitCode, await output, await error);
+        var run = await PprnetProcess.RunAsync(test, new Dictionary<string, string?> { ["Content:FirstStartFolder"] = SampleFolder }, args);
+        return new Run(run.ExitCode, run.Out, run.Error);
     }
 
     [Fact]

@@ -86,6 +86,41 @@ public class DigestSendVerbTests
     }
 
     [Fact]
+    public async Task A_send_killed_mid_run_is_resumed_by_the_next_run_with_nobody_skipped_and_duplicates_bounded_by_messages_in_flight()
+    {
+        const int connections = 2;
+        await using var smtp = await SmtpTestServer.StartAsync();
+        await using var test = await TestApp.CreateAsync();
+        await test.Get<SummaryImporter>().ImportAsync(ContentFixtures.SampleFolder);
+        var readers = await SeedSubscribersAsync(test, 200);
+        var config = Fast(smtp.ClientConfig(connections));
+        // A restart takes seconds, so a one-second lease has run out by the time the second run claims.
+        config["Delivery:LeaseDuration"] = "00:00:01";
+        System.Diagnostics.Process? child = null;
+        smtp.BeforeAccept = _ =>
+        {
+            if (smtp.Received.Count == 60)
+            {
+                child!.Kill();   // SIGKILL: no chance to commit what the server is about to accept
+            }
+        };
+
+        var killed = await PprnetProcess.RunAsync(test, config, p => child = p, "digest", "send", "2023-03");
+        var states = await StatesAsync(test);
+        smtp.BeforeAccept = null;
+        var resumed = await PprnetProcess.RunAsync(test, config, "digest", "send", "2023-03");
+
+        Assert.NotEqual(0, killed.ExitCode);
+        Assert.True(states.GetValueOrDefault("pending") + states.GetValueOrDefault("sending") > 0, "the kill came too late to test anything");
+        Assert.Equal(0, resumed.ExitCode);
+        var counts = smtp.CountByRecipient();
+        Assert.All(readers, r => Assert.True(counts.GetValueOrDefault(r) >= 1, $"{r} was skipped"));
+        // In flight: one message per connection, plus the outcomes waiting for their commit (twice the connections).
+        Assert.InRange(smtp.Received.Count - readers.Count, 0, 3 * connections);
+        Assert.Equal(new Dictionary<string, long> { ["sent"] = 200 }, await StatesAsync(test));
+    }
+
+    [Fact]
     public async Task Resend_without_exactly_one_choice_is_bad_usage()
     {
         await using var test = await TestApp.CreateAsync();

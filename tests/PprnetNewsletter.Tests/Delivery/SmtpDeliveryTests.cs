@@ -228,8 +228,9 @@ public class SmtpDeliveryTests
         var times = arrivals.Order().ToArray();
         // 20 a second with a bucket of 2 (100 ms refills): 30 messages need at least (30 - 2) / 20 s.
         Assert.True(times[^1] - started >= 1300, $"30 messages in {times[^1] - started} ms");
+        // Arrival times also carry each message's own latency, so up to one per connection may bunch up: 20 + 2 + 4.
         var busiestSecond = times.Select(t => times.Count(u => u >= t && u < t + 1000)).Max();
-        Assert.True(busiestSecond <= 23, $"{busiestSecond} messages within one second");
+        Assert.True(busiestSecond <= 26, $"{busiestSecond} messages within one second");
     }
 
     [Fact]

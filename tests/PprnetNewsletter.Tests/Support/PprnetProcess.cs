@@ -11,7 +11,11 @@ public sealed record PprnetRun(int ExitCode, string Out, string Error);
 /// </summary>
 public static class PprnetProcess
 {
-    public static async Task<PprnetRun> RunAsync(TestApp test, IReadOnlyDictionary<string, string?> config, params string[] args)
+    public static Task<PprnetRun> RunAsync(TestApp test, IReadOnlyDictionary<string, string?> config, params string[] args) =>
+        RunAsync(test, config, _ => { }, args);
+
+    /// <summary>As above; <paramref name="started"/> gets the process (to kill it mid-run, say).</summary>
+    public static async Task<PprnetRun> RunAsync(TestApp test, IReadOnlyDictionary<string, string?> config, Action<Process> started, params string[] args)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -31,6 +35,7 @@ public static class PprnetProcess
             start.ArgumentList.Add(arg);
         }
         using var process = Process.Start(start)!;
+        started(process);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
