@@ -28,7 +28,7 @@ static class SubscriberQueries
 
     public const string Count = $"SELECT count(*) FROM subscribers s {Filter}";
 
-    public const string All = $"{Select} ORDER BY s.id";
+    public const string All = $"{Select} {Filter} ORDER BY s.id";
 
     public const string Insert = """
         INSERT INTO subscribers (email, name, status, all_topics, created_at, confirmed_at, updated_at)

@@ -121,11 +121,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             new CommandDefinition(SubscriberQueries.Count, FilterArgs(filter ?? new()), cancellationToken: ct));
     }
 
-    /// <summary>Every subscriber in id order, read as it is consumed: never the whole list in memory.</summary>
-    public async IAsyncEnumerable<Subscriber> StreamAllAsync([EnumeratorCancellation] CancellationToken ct = default)
+    /// <summary>
+    /// Every subscriber (or those matching <paramref name="filter"/>) in id order, read as it is consumed: never
+    /// the whole list in memory.
+    /// </summary>
+    public async IAsyncEnumerable<Subscriber> StreamAllAsync(SubscriberFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
+        var args = FilterArgs(filter ?? new());
         await using var connection = await db.OpenAsync(ct);
-        await foreach (var row in connection.QueryUnbufferedAsync<Row>(SubscriberQueries.All).WithCancellation(ct))
+        await foreach (var row in connection.QueryUnbufferedAsync<Row>(SubscriberQueries.All, args).WithCancellation(ct))
         {
             yield return row.ToSubscriber();
         }
@@ -165,6 +169,21 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     {
         await using var connection = await db.OpenAsync(ct);
         return await IsSuppressedAsync(connection, null, EmailAddressRules.Normalize(email), ct);
+    }
+
+    /// <summary>Those of <paramref name="emails"/> (normalised) that were erased, to report before an import.</summary>
+    public async Task<IReadOnlySet<string>> FindSuppressedAsync(IEnumerable<string> emails, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var email in emails)
+        {
+            if (await IsSuppressedAsync(connection, null, email, ct))
+            {
+                found.Add(email);
+            }
+        }
+        return found;
     }
 
     // ---- adding ----
@@ -292,14 +311,10 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     /// Stops mail to an address that bounces permanently; <paramref name="detail"/> (e.g. the SMTP reply) goes into
     /// the ledger. An unsubscribed address stays unsubscribed.
     /// </summary>
-    public async Task<Subscriber?> MarkBouncedAsync(long id, ConsentContext context, string? detail = null, CancellationToken ct = default)
-    {
-        var subscriber = await GetAsync(id, ct);
-        return subscriber is { Status: SubscriberStatus.Unsubscribed }
-            ? subscriber
-            : await MoveAsync(id, SubscriberStatus.Bounced, ConsentEvent.Bounced,
-                [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused], context, detail, ct);
-    }
+    public Task<Subscriber?> MarkBouncedAsync(long id, ConsentContext context, string? detail = null, CancellationToken ct = default) =>
+        MoveAsync(id, SubscriberStatus.Bounced, ConsentEvent.Bounced,
+            [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused], context, detail, ct,
+            leaveAlone: [SubscriberStatus.Unsubscribed]);
 
     /// <summary>
     /// "Erase me": deletes the subscriber with their topics and tokens, clears the personal columns of their consent
@@ -414,12 +429,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             return (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
         }, ct);
 
-    /// <summary>Moves a subscriber to <paramref name="to"/> from one of <paramref name="from"/>; already there: nothing to do.</summary>
+    /// <summary>
+    /// Moves a subscriber to <paramref name="to"/> from one of <paramref name="from"/>. Already there, or in one of
+    /// <paramref name="leaveAlone"/>: nothing to do. Any other status: a <see cref="UsageException"/>.
+    /// </summary>
     Task<Subscriber?> MoveAsync(long id, string to, string @event, string[] from, ConsentContext context, string? detail,
-        CancellationToken ct) =>
+        CancellationToken ct, string[]? leaveAlone = null) =>
         ChangeAsync(id, async (connection, tx, row) =>
         {
-            if (row.Status == to)
+            if (row.Status == to || (leaveAlone?.Contains(row.Status) ?? false))
             {
                 return;
             }
