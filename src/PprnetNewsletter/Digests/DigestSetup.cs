@@ -18,6 +18,7 @@ public static class DigestSetup
         services.AddSingleton<EmailTemplates>();
         services.AddHostedService<TemplateWarmup>();    // compile every template before serving: a broken one stops start-up
         services.AddSingleton<DigestLinks>();
+        services.AddSingleton<ILinkTokens, SubscriberLinkTokens>();
         services.AddSingleton<DkimSigning>();
         services.AddSingleton<MessageAssembly>();
         services.AddSingleton<EmailRenderer>();

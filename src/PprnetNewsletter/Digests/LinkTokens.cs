@@ -15,3 +15,14 @@ public interface ILinkTokens
 {
     string Create(long subscriberId, LinkPurpose purpose);
 }
+
+/// <summary>The digests' tokens are the subscribers' signed link tokens: one key ring, one verifier.</summary>
+public sealed class SubscriberLinkTokens(Subscribers.LinkTokens tokens) : ILinkTokens
+{
+    public string Create(long subscriberId, LinkPurpose purpose) => tokens.Create(subscriberId, purpose switch
+    {
+        LinkPurpose.Unsubscribe => Subscribers.LinkPurpose.Unsubscribe,
+        LinkPurpose.Preferences => Subscribers.LinkPurpose.Preferences,
+        _ => throw new ArgumentOutOfRangeException(nameof(purpose)),
+    });
+}
