@@ -25,6 +25,12 @@ public static class Program
         {
             root.Subcommands.Add(verb);
         }
+        root.Subcommands.Add(app.SubscriberVerbs());  // subscribers add | list | import | export
+        root.Subcommands.Add(app.DigestVerbs());    // digest preview (the delivery feature adds send, resend, status)
+        root.Subcommands.Add(new Command("bench", "Measure the hot paths on this machine.")
+        {
+            app.DigestBenchVerb(),                  // bench digest: selection + render + MIME per digest
+        });
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
 
         return await Cli.RunAsync(app, args, root);
@@ -48,7 +54,10 @@ public static class Program
 
         var app = builder.Build();
 
+        app.UseWebHardening();                          // errors as pages/ProblemDetails, security headers, rate limits
         app.MapHealth();                                // GET /health
+        app.MapWebPages();                              // subscribe, confirm, preferences, one-click unsubscribe, archive
+        app.MapAdminApi();                              // /admin/api behind the bearer key, /openapi/v1.json
         return app;
     }
 }

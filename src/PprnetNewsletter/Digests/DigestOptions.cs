@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace PprnetNewsletter.Digests;
 
 public sealed class DigestOptions
@@ -6,4 +8,8 @@ public sealed class DigestOptions
 
     /// <summary>Send a short "nothing on your topics this month" note when no summary matches.</summary>
     public bool SendWhenNoMatch { get; set; }
+
+    /// <summary>The Razor email templates; relative paths are taken from the application's home folder.</summary>
+    [Required(ErrorMessage = "Digest:TemplatesPath is required: the folder of the email templates, e.g. templates")]
+    public string TemplatesPath { get; set; } = "templates";
 }

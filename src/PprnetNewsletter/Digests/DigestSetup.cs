@@ -1,14 +1,74 @@
+using System.CommandLine;
+using Microsoft.Extensions.Options;
+using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
 
 namespace PprnetNewsletter.Digests;
 
 public static class DigestSetup
 {
-    /// <summary>Selection, Razor templates, MIME assembly, tokens, DKIM.</summary>
+    /// <summary>Selection, Razor templates, MIME assembly, DKIM; the message source of the sending engine.</summary>
     public static WebApplicationBuilder AddDigests(this WebApplicationBuilder builder)
     {
-        builder.Services.AddValidatedOptions<DigestOptions>(DigestOptions.Section);
-        builder.Services.AddValidatedOptions<DkimOptions>(DkimOptions.Section);
+        var services = builder.Services;
+        services.AddValidatedOptions<DigestOptions>(DigestOptions.Section);
+        services.AddValidatedOptions<DkimOptions>(DkimOptions.Section);
+        services.AddSingleton<IValidateOptions<DkimOptions>, DkimOptionsValidator>();
+
+        services.AddSingleton<EmailTemplates>();
+        services.AddHostedService<TemplateWarmup>();    // compile every template before serving: a broken one stops start-up
+        services.AddSingleton<DigestLinks>();
+        services.AddSingleton<DkimSigning>();
+        services.AddSingleton<MessageAssembly>();
+        services.AddSingleton<EmailRenderer>();
+        services.AddSingleton<EditionMessageFactory>();
+        services.AddSingleton<IEditionMessageFactory>(sp => sp.GetRequiredService<EditionMessageFactory>());
+        services.AddSingleton<SubscriptionEmails>();
+        services.AddSingleton<DigestPreview>();
         return builder;
+    }
+
+    /// <summary>
+    /// The <c>digest</c> command with <c>preview</c>; the sending verbs (send, resend, status) are added to the
+    /// same command by the delivery feature.
+    /// </summary>
+    public static Command DigestVerbs(this WebApplication app)
+    {
+        var month = new Argument<string>("month") { Description = "The edition, YYYY-MM." };
+        var email = new Option<string>("--email") { Description = "The subscriber's address.", Required = true };
+        var output = new Option<string>("--out") { Description = "Folder to write EMAIL.eml, .html and .txt into.", DefaultValueFactory = _ => "data/preview" };
+        var preview = new Command("preview", "Write one subscriber's digest (EMAIL.eml, .html, .txt) exactly as it would be sent.")
+        {
+            month, email, output,
+        };
+        preview.SetAction(async (parsed, ct) =>
+        {
+            var outcome = await app.Services.GetRequiredService<DigestPreview>().WriteAsync(
+                parsed.GetValue(month)!, parsed.GetValue(email)!, AppHome.Resolve(app.Environment.ContentRootPath, parsed.GetValue(output)!), ct);
+            foreach (var line in outcome.Report)
+            {
+                Console.WriteLine(line);
+            }
+            return ExitCodes.Success;
+        });
+        return new Command("digest", "Monthly digests: preview (and the sending verbs).") { preview };
+    }
+
+    /// <summary><c>bench digest</c>: the cost of composing one digest in steady state.</summary>
+    public static Command DigestBenchVerb(this WebApplication app)
+    {
+        var iterations = new Option<int>("--iterations") { Description = "Digests to compose per measurement.", DefaultValueFactory = _ => 20_000 };
+        var month = new Option<string?>("--month") { Description = "Measure a real edition (YYYY-MM) instead of a sample of three summaries." };
+        var command = new Command("digest", "Measure selection + render + MIME for one digest, on one thread.") { iterations, month };
+        command.SetAction(async (parsed, ct) =>
+        {
+            var bench = ActivatorUtilities.CreateInstance<DigestBench>(app.Services);
+            foreach (var line in await bench.RunAsync(parsed.GetValue(iterations), parsed.GetValue(month), ct))
+            {
+                Console.WriteLine(line);
+            }
+            return ExitCodes.Success;
+        });
+        return command;
     }
 }

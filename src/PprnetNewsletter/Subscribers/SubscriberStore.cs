@@ -1,37 +1,614 @@
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
 using Dapper;
+using PprnetNewsletter.Content;
+using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Subscribers;
 
-/// <summary>Subscribers and their topic preferences. All of the subscribers feature's SQL lives here.</summary>
-public sealed class SubscriberStore(Db db)
+/// <summary>What became of a web-form subscription.</summary>
+public enum SubscribeOutcome
 {
-    const string SelectSubscriber = """
-        SELECT id, email, name, status, all_topics AS AllTopics, created_at AS CreatedAt, confirmed_at AS ConfirmedAt
-        FROM subscribers
-        """;
+    /// <summary>A new address, now pending: send the confirmation email.</summary>
+    Created,
 
-    const string TopicIdsOf = "SELECT topic_id FROM subscriber_topics WHERE subscriber_id = @id ORDER BY topic_id";
+    /// <summary>A pending, unsubscribed or bounced address, pending again with the new name and topics: send the confirmation email.</summary>
+    Refreshed,
 
-    // Dapper maps rows by constructor: column order and types (SQLite integers are Int64) must match.
-    sealed record Row(long Id, string Email, string Name, string Status, long AllTopics, DateTimeOffset CreatedAt, DateTimeOffset? ConfirmedAt);
+    /// <summary>Already confirmed (or paused): nothing changed; send a "manage your preferences" email instead.</summary>
+    AlreadySubscribed,
+}
 
-    /// <summary>The subscriber with this address (any case), or null.</summary>
-    public Task<Subscriber?> FindByEmailAsync(string email, CancellationToken ct = default) =>
-        FindAsync($"{SelectSubscriber} WHERE lower(email) = lower(@key)", email.Trim(), ct);
+public sealed record SubscribeResult(SubscribeOutcome Outcome, Subscriber Subscriber)
+{
+    public bool NeedsConfirmation => Outcome != SubscribeOutcome.AlreadySubscribed;
+}
 
-    public Task<Subscriber?> GetAsync(long id, CancellationToken ct = default) =>
-        FindAsync($"{SelectSubscriber} WHERE id = @key", id, ct);
+/// <summary>A page of subscribers and how many match the filter in all.</summary>
+public sealed record SubscriberPage(IReadOnlyList<Subscriber> Items, int Total, int Offset, int Limit);
 
-    async Task<Subscriber?> FindAsync(string sql, object key, CancellationToken ct)
+/// <summary>Which subscribers a list or count covers: a status, and a substring of the address or name (any case).</summary>
+public sealed record SubscriberFilter(string? Search = null, string? Status = null);
+
+/// <summary>How many rows an import added, updated, or found already as they were.</summary>
+public sealed record ImportCounts(int Added, int Updated, int Unchanged);
+
+/// <summary>Everything the newsletter keeps about one person ("download my data").</summary>
+public sealed record PersonalData(
+    long Id,
+    string Email,
+    string Name,
+    string Status,
+    bool AllTopics,
+    IReadOnlyList<Topic> Topics,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ConfirmedAt,
+    DateTimeOffset UpdatedAt,
+    IReadOnlyList<ConsentRecord> ConsentEvents);
+
+/// <summary>The state of a double opt-in token, as seen by <see cref="ConfirmationTokens"/>.</summary>
+public enum ConfirmationStatus
+{
+    Valid,
+    Unknown,
+    Expired,
+    Used,
+}
+
+/// <summary>
+/// Subscribers, their topic preferences and their consent ledger. All of the subscribers feature's SQL runs here
+/// (the statements are in <see cref="SubscriberQueries"/>). Every change of state appends its consent event in
+/// the same transaction as the change, so the ledger can never disagree with the subscriber table.
+/// Bad input (address, name, topics, a change the status does not allow) throws <see cref="UsageException"/>;
+/// an unknown subscriber id gives null or false.
+/// </summary>
+public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider time)
+{
+    const int MaxUserAgentLength = 512;
+    const int MaxIpLength = 64;
+
+    /// <summary>The largest page <see cref="ListAsync"/> returns.</summary>
+    public const int MaxPageSize = 1000;
+
+    // Dapper maps rows by constructor: column order and types (SQLite integers are Int64) must match the SELECT.
+    sealed record Row(long Id, string Email, string Name, string Status, long AllTopics, DateTimeOffset CreatedAt,
+        DateTimeOffset? ConfirmedAt, DateTimeOffset UpdatedAt, string TopicIds)
+    {
+        public Subscriber ToSubscriber() => new(Id, Email, Name, Status, AllTopics != 0,
+            TopicIds.Length == 0 ? [] : TopicIds.Split(',').Select(long.Parse).Order().ToList(), CreatedAt, ConfirmedAt);
+    }
+
+    sealed record TokenRow(long SubscriberId, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt);
+
+    // ---- reading ----
+
+    /// <summary>The subscriber with this address (any case, surrounding spaces ignored), or null.</summary>
+    public async Task<Subscriber?> FindByEmailAsync(string email, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(sql, new { key }, cancellationToken: ct));
+        return (await FindRowAsync(connection, null, SubscriberQueries.ByEmail, new { email = email.Trim() }, ct))?.ToSubscriber();
+    }
+
+    public async Task<Subscriber?> GetAsync(long id, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await FindRowAsync(connection, null, SubscriberQueries.ById, new { id }, ct))?.ToSubscriber();
+    }
+
+    /// <summary>Subscribers in id order, <paramref name="limit"/> (1–1000) from <paramref name="offset"/>, with the total.</summary>
+    public async Task<SubscriberPage> ListAsync(SubscriberFilter filter, int offset = 0, int limit = 100, CancellationToken ct = default)
+    {
+        if (offset < 0 || limit is < 1 or > MaxPageSize)
+        {
+            throw new UsageException($"offset must be 0 or more and limit between 1 and {MaxPageSize}.");
+        }
+        var args = FilterArgs(filter);
+        args.Add("offset", offset);
+        args.Add("limit", limit);
+        await using var connection = await db.OpenAsync(ct);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(SubscriberQueries.Page, args, cancellationToken: ct));
+        var total = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SubscriberQueries.Count, args, cancellationToken: ct));
+        return new SubscriberPage(rows.Select(r => r.ToSubscriber()).ToList(), total, offset, limit);
+    }
+
+    public async Task<int> CountAsync(SubscriberFilter? filter = null, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<int>(
+            new CommandDefinition(SubscriberQueries.Count, FilterArgs(filter ?? new()), cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Every subscriber (or those matching <paramref name="filter"/>) in id order, read as it is consumed: never
+    /// the whole list in memory.
+    /// </summary>
+    public async IAsyncEnumerable<Subscriber> StreamAllAsync(SubscriberFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var args = FilterArgs(filter ?? new());
+        await using var connection = await db.OpenAsync(ct);
+        await foreach (var row in connection.QueryUnbufferedAsync<Row>(SubscriberQueries.All, args).WithCancellation(ct))
+        {
+            yield return row.ToSubscriber();
+        }
+    }
+
+    /// <summary>The consent ledger of a subscriber, oldest first.</summary>
+    public async Task<IReadOnlyList<ConsentRecord>> ConsentEventsAsync(long id, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<ConsentRecord>(
+            new CommandDefinition(SubscriberQueries.EventsOf, new { id }, cancellationToken: ct))).ToList();
+    }
+
+    /// <summary>Everything kept about the subscriber (for "download my data"), or null.</summary>
+    public async Task<PersonalData?> ExportPersonalDataAsync(long id, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var row = await FindRowAsync(connection, null, SubscriberQueries.ById, new { id }, ct);
         if (row is null)
         {
             return null;
         }
-        var topicIds = (await connection.QueryAsync<long>(new CommandDefinition(TopicIdsOf, new { id = row.Id }, cancellationToken: ct))).ToList();
-        return new Subscriber(row.Id, row.Email, row.Name, row.Status, row.AllTopics != 0, topicIds, row.CreatedAt, row.ConfirmedAt);
+        var subscriber = row.ToSubscriber();
+        var chosen = new List<Topic>();
+        foreach (var topicId in subscriber.TopicIds)
+        {
+            chosen.Add(await topics.GetAsync(topicId));
+        }
+        var events = await connection.QueryAsync<ConsentRecord>(
+            new CommandDefinition(SubscriberQueries.EventsOf, new { id }, cancellationToken: ct));
+        return new PersonalData(row.Id, row.Email, row.Name, row.Status, subscriber.AllTopics,
+            chosen.OrderBy(t => t.Name, StringComparer.Ordinal).ToList(), row.CreatedAt, row.ConfirmedAt, row.UpdatedAt, events.ToList());
     }
+
+    /// <summary>True when the address was erased and may only come back through the web form and its confirmation.</summary>
+    public async Task<bool> IsSuppressedAsync(string email, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await IsSuppressedAsync(connection, null, EmailAddressRules.Normalize(email), ct);
+    }
+
+    /// <summary>Those of <paramref name="emails"/> (normalised) that were erased, to report before an import.</summary>
+    public async Task<IReadOnlySet<string>> FindSuppressedAsync(IEnumerable<string> emails, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var email in emails)
+        {
+            if (await IsSuppressedAsync(connection, null, email, ct))
+            {
+                found.Add(email);
+            }
+        }
+        return found;
+    }
+
+    // ---- adding ----
+
+    /// <summary>
+    /// Adds a subscriber on an administrator's word (command line, admin API): confirmed unless
+    /// <see cref="NewSubscriber.Status"/> says otherwise. An existing or erased (suppressed) address is refused.
+    /// </summary>
+    public async Task<Subscriber> AddAsync(NewSubscriber subscriber, ConsentContext context, CancellationToken ct = default)
+    {
+        var checkedSubscriber = Check(subscriber);
+        return await InTransactionAsync(async (connection, tx) =>
+        {
+            if (await FindRowAsync(connection, tx, SubscriberQueries.ByEmail, new { email = checkedSubscriber.Email }, ct) is { } existing)
+            {
+                throw new UsageException($"{existing.Email} is already a subscriber (id {existing.Id}, {existing.Status}).");
+            }
+            await RefuseSuppressedAsync(connection, tx, checkedSubscriber.Email, ct);
+            var id = await InsertAsync(connection, tx, checkedSubscriber, context, ct);
+            return (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
+        }, ct);
+    }
+
+    /// <summary>
+    /// Adds or updates many subscribers in one transaction (CSV import): new addresses are added as
+    /// <see cref="AddAsync"/> does; existing ones get the row's name and topics, and keep their status.
+    /// All or nothing: a bad row throws and nothing is written.
+    /// </summary>
+    public async Task<ImportCounts> ImportAsync(IReadOnlyList<NewSubscriber> rows, ConsentContext context, CancellationToken ct = default)
+    {
+        var checkedRows = rows.Select(Check).ToList();
+        return await InTransactionAsync(async (connection, tx) =>
+        {
+            int added = 0, updated = 0, unchanged = 0;
+            foreach (var row in checkedRows)
+            {
+                var existing = await FindRowAsync(connection, tx, SubscriberQueries.ByEmail, new { email = row.Email }, ct);
+                if (existing is null)
+                {
+                    await RefuseSuppressedAsync(connection, tx, row.Email, ct);
+                    await InsertAsync(connection, tx, row, context, ct);
+                    added++;
+                }
+                else if (await UpdateProfileAsync(connection, tx, existing, row.Name, row.Topics, context, ct))
+                {
+                    updated++;
+                }
+                else
+                {
+                    unchanged++;
+                }
+            }
+            return new ImportCounts(added, updated, unchanged);
+        }, ct);
+    }
+
+    /// <summary>
+    /// The web form: a new address is added as pending; a pending, unsubscribed or bounced one becomes pending
+    /// again with the new name and topics; a confirmed or paused one is left as it is (the caller mails a
+    /// preferences link instead, and shows the same page either way). An erased address may subscribe anew:
+    /// its suppression is lifted only when the confirmation link is used.
+    /// </summary>
+    public async Task<SubscribeResult> SubscribeAsync(string email, string? name, TopicSelection topicSelection,
+        ConsentContext context, CancellationToken ct = default)
+    {
+        var request = Check(new NewSubscriber(email, name ?? "", topicSelection, SubscriberStatus.Pending));
+        return await InTransactionAsync(async (connection, tx) =>
+        {
+            var existing = await FindRowAsync(connection, tx, SubscriberQueries.ByEmail, new { email = request.Email }, ct);
+            if (existing is { Status: SubscriberStatus.Confirmed or SubscriberStatus.Paused })
+            {
+                return new SubscribeResult(SubscribeOutcome.AlreadySubscribed, existing.ToSubscriber());
+            }
+            long id;
+            if (existing is null)
+            {
+                id = await InsertAsync(connection, tx, request, context, ct);
+            }
+            else
+            {
+                id = existing.Id;
+                await WriteProfileAsync(connection, tx, id, request.Name, request.Topics, ct);
+                await SetStatusAsync(connection, tx, id, SubscriberStatus.Pending, ct);
+                await AppendEventAsync(connection, tx, id, ConsentEvent.Subscribed, context, null, ct);
+            }
+            var subscriber = (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
+            return new SubscribeResult(existing is null ? SubscribeOutcome.Created : SubscribeOutcome.Refreshed, subscriber);
+        }, ct);
+    }
+
+    // ---- changing ----
+
+    /// <summary>
+    /// Changes the name (null: keep it) and the topics (null: keep them). Records 'preferences_changed' only when
+    /// something did change. Null when there is no such subscriber.
+    /// </summary>
+    public Task<Subscriber?> UpdatePreferencesAsync(long id, string? name, TopicSelection? topicSelection,
+        ConsentContext context, CancellationToken ct = default)
+    {
+        var newName = name is null ? null : SubscriberNameRules.Normalize(name);
+        if (topicSelection is not null)
+        {
+            CheckTopics(topicSelection);
+        }
+        return ChangeAsync(id, async (connection, tx, row) =>
+        {
+            await UpdateProfileAsync(connection, tx, row, newName ?? row.Name, topicSelection ?? row.ToSubscriber().Topics, context, ct);
+        }, ct);
+    }
+
+    /// <summary>Stops the monthly digest without unsubscribing. Only a confirmed subscription can be paused.</summary>
+    public Task<Subscriber?> PauseAsync(long id, ConsentContext context, CancellationToken ct = default) =>
+        MoveAsync(id, SubscriberStatus.Paused, ConsentEvent.Paused, [SubscriberStatus.Confirmed], context, null, ct);
+
+    /// <summary>Starts the digest again after a pause.</summary>
+    public Task<Subscriber?> ResumeAsync(long id, ConsentContext context, CancellationToken ct = default) =>
+        MoveAsync(id, SubscriberStatus.Confirmed, ConsentEvent.Resumed, [SubscriberStatus.Paused], context, null, ct);
+
+    /// <summary>Unsubscribes from any state (form, one-click, admin, email). Unsubscribing twice changes nothing.</summary>
+    public Task<Subscriber?> UnsubscribeAsync(long id, ConsentContext context, CancellationToken ct = default) =>
+        MoveAsync(id, SubscriberStatus.Unsubscribed, ConsentEvent.Unsubscribed,
+            [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused, SubscriberStatus.Bounced], context, null, ct);
+
+    /// <summary>
+    /// Stops mail to an address that bounces permanently; <paramref name="detail"/> (e.g. the SMTP reply) goes into
+    /// the ledger. An unsubscribed address stays unsubscribed.
+    /// </summary>
+    public Task<Subscriber?> MarkBouncedAsync(long id, ConsentContext context, string? detail = null, CancellationToken ct = default) =>
+        MoveAsync(id, SubscriberStatus.Bounced, ConsentEvent.Bounced,
+            [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused], context, detail, ct,
+            leaveAlone: [SubscriberStatus.Unsubscribed]);
+
+    /// <summary>
+    /// "Erase me": deletes the subscriber with their topics and tokens, clears the personal columns of their consent
+    /// events (and the SMTP replies of their deliveries), keeps a SHA-256 of the address in suppressions so it is
+    /// never added again except through the web form, and records 'erased'. False when there is no such subscriber.
+    /// </summary>
+    public Task<bool> EraseAsync(long id, ConsentContext context, CancellationToken ct = default) =>
+        RemoveAsync(id, context, suppress: true, ct);
+
+    /// <summary>
+    /// An administrator's delete: removes the subscriber and anonymises their events as <see cref="EraseAsync"/>
+    /// does, but keeps no suppression, so the address can be added again.
+    /// </summary>
+    public Task<bool> DeleteAsync(long id, ConsentContext context, CancellationToken ct = default) =>
+        RemoveAsync(id, context, suppress: false, ct);
+
+    // ---- double opt-in tokens (used by ConfirmationTokens) ----
+
+    internal async Task<bool> AddConfirmationTokenAsync(long subscriberId, byte[] tokenHash, DateTimeOffset expiresAt,
+        TimeSpan keepExpiredFor, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        return await InTransactionAsync(async (connection, tx) =>
+        {
+            if (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id = subscriberId }, ct) is null)
+            {
+                return false;
+            }
+            await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.PurgeTokens,
+                new { before = now - keepExpiredFor }, tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.InsertToken,
+                new { hash = Convert.ToHexStringLower(tokenHash), id = subscriberId, now, expiresAt }, tx, cancellationToken: ct));
+            return true;
+        }, ct);
+    }
+
+    internal async Task<ConfirmationStatus> CheckConfirmationTokenAsync(byte[] tokenHash, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return StateOf(await FindTokenAsync(connection, null, tokenHash, ct));
+    }
+
+    /// <summary>
+    /// Spends the token and confirms its subscriber (lifting a suppression of the address), or tells why not.
+    /// A subscriber already confirmed or paused stays as they are.
+    /// </summary>
+    internal async Task<(ConfirmationStatus Status, Subscriber? Subscriber)> RedeemConfirmationTokenAsync(
+        byte[] tokenHash, ConsentContext context, CancellationToken ct)
+    {
+        return await InTransactionAsync<(ConfirmationStatus, Subscriber?)>(async (connection, tx) =>
+        {
+            var token = await FindTokenAsync(connection, tx, tokenHash, ct);
+            var status = StateOf(token);
+            if (status != ConfirmationStatus.Valid)
+            {
+                return (status, null);
+            }
+            var row = (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id = token!.SubscriberId }, ct))!;
+            var now = time.GetUtcNow();
+            await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.SpendTokens, new { id = row.Id, now }, tx, cancellationToken: ct));
+            if (row.Status is not (SubscriberStatus.Confirmed or SubscriberStatus.Paused))
+            {
+                await SetStatusAsync(connection, tx, row.Id, SubscriberStatus.Confirmed, ct);
+                await AppendEventAsync(connection, tx, row.Id, ConsentEvent.Confirmed, context, null, ct);
+                await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.LiftSuppression,
+                    new { hash = SuppressionHash(row.Email) }, tx, cancellationToken: ct));
+            }
+            return (ConfirmationStatus.Valid, (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id = row.Id }, ct))!.ToSubscriber());
+        }, ct);
+    }
+
+    /// <summary>The suppression key of an address: SHA-256 (hex) of the lower-cased address.</summary>
+    public static string SuppressionHash(string email) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(EmailAddressRules.Key(email.Trim()))));
+
+    // ---- the machinery ----
+
+    async Task<T> InTransactionAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        // Microsoft.Data.Sqlite begins IMMEDIATE: the write lock is taken up front, so the read-then-write below
+        // cannot fail half-way on a lock upgrade when two requests change the same subscriber.
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var result = await work(connection, tx);
+        await tx.CommitAsync(ct);
+        return result;
+    }
+
+    static async Task<Row?> FindRowAsync(DbConnection connection, DbTransaction? tx, string sql, object args, CancellationToken ct) =>
+        await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(sql, args, tx, cancellationToken: ct));
+
+    static async Task<TokenRow?> FindTokenAsync(DbConnection connection, DbTransaction? tx, byte[] tokenHash, CancellationToken ct) =>
+        await connection.QuerySingleOrDefaultAsync<TokenRow>(new CommandDefinition(SubscriberQueries.TokenByHash,
+            new { hash = Convert.ToHexStringLower(tokenHash) }, tx, cancellationToken: ct));
+
+    ConfirmationStatus StateOf(TokenRow? token) =>
+        token is null ? ConfirmationStatus.Unknown
+        : token.UsedAt is not null ? ConfirmationStatus.Used
+        : token.ExpiresAt <= time.GetUtcNow() ? ConfirmationStatus.Expired
+        : ConfirmationStatus.Valid;
+
+    /// <summary>Runs <paramref name="change"/> on an existing subscriber in a transaction; the subscriber afterwards, or null.</summary>
+    async Task<Subscriber?> ChangeAsync(long id, Func<DbConnection, DbTransaction, Row, Task> change, CancellationToken ct) =>
+        await InTransactionAsync(async (connection, tx) =>
+        {
+            var row = await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct);
+            if (row is null)
+            {
+                return null;
+            }
+            await change(connection, tx, row);
+            return (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
+        }, ct);
+
+    /// <summary>
+    /// Moves a subscriber to <paramref name="to"/> from one of <paramref name="from"/>. Already there, or in one of
+    /// <paramref name="leaveAlone"/>: nothing to do. Any other status: a <see cref="UsageException"/>.
+    /// </summary>
+    Task<Subscriber?> MoveAsync(long id, string to, string @event, string[] from, ConsentContext context, string? detail,
+        CancellationToken ct, string[]? leaveAlone = null) =>
+        ChangeAsync(id, async (connection, tx, row) =>
+        {
+            if (row.Status == to || (leaveAlone?.Contains(row.Status) ?? false))
+            {
+                return;
+            }
+            if (!from.Contains(row.Status))
+            {
+                throw new UsageException($"A subscription that is {row.Status} cannot become {to}; it must be {string.Join(" or ", from)}.");
+            }
+            await SetStatusAsync(connection, tx, id, to, ct);
+            await AppendEventAsync(connection, tx, id, @event, context, detail, ct);
+        }, ct);
+
+    Task<bool> RemoveAsync(long id, ConsentContext context, bool suppress, CancellationToken ct) =>
+        InTransactionAsync(async (connection, tx) =>
+        {
+            var row = await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct);
+            if (row is null)
+            {
+                return false;
+            }
+            await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.Erase, new { id }, tx, cancellationToken: ct));
+            if (suppress)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.Suppress,
+                    new { hash = SuppressionHash(row.Email), reason = "erased", now = time.GetUtcNow() }, tx, cancellationToken: ct));
+            }
+            // The event of an erasure carries nothing personal: no subscriber, no IP address, no user agent.
+            await AppendEventAsync(connection, tx, null, ConsentEvent.Erased, new ConsentContext(context.Source),
+                suppress ? "erased; address kept only as a suppression hash" : "deleted by an administrator", ct);
+            return true;
+        }, ct);
+
+    async Task<long> InsertAsync(DbConnection connection, DbTransaction tx, NewSubscriber subscriber, ConsentContext context, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var confirmed = subscriber.Status is SubscriberStatus.Confirmed or SubscriberStatus.Paused;
+        var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(SubscriberQueries.Insert, new
+        {
+            email = subscriber.Email,
+            name = subscriber.Name,
+            status = subscriber.Status,
+            allTopics = subscriber.Topics.AllTopics ? 1 : 0,
+            now,
+            confirmedAt = confirmed ? now : (DateTimeOffset?)null,
+        }, tx, cancellationToken: ct));
+        await WriteTopicsAsync(connection, tx, id, subscriber.Topics, ct);
+        // One event says how the subscription came to be: asked for (pending), or vouched for by an administrator.
+        var @event = subscriber.Status switch
+        {
+            SubscriberStatus.Pending => ConsentEvent.Subscribed,
+            SubscriberStatus.Paused => ConsentEvent.Paused,
+            SubscriberStatus.Unsubscribed => ConsentEvent.Unsubscribed,
+            SubscriberStatus.Bounced => ConsentEvent.Bounced,
+            _ => ConsentEvent.Confirmed,
+        };
+        await AppendEventAsync(connection, tx, id, @event, context, null, ct);
+        return id;
+    }
+
+    /// <summary>Writes a new name and topics when they differ, with a 'preferences_changed' event; false when nothing changed.</summary>
+    async Task<bool> UpdateProfileAsync(DbConnection connection, DbTransaction tx, Row row, string name, TopicSelection topicSelection,
+        ConsentContext context, CancellationToken ct)
+    {
+        var before = row.ToSubscriber().Topics;
+        var changes = new List<string>();
+        if (name != row.Name)
+        {
+            changes.Add("name");
+        }
+        if (!before.Equals(topicSelection))
+        {
+            changes.Add("topics");
+        }
+        if (changes.Count == 0)
+        {
+            return false;
+        }
+        await WriteProfileAsync(connection, tx, row.Id, name, topicSelection, ct);
+        await AppendEventAsync(connection, tx, row.Id, ConsentEvent.PreferencesChanged, context,
+            $"changed: {string.Join(", ", changes)}; topics: {Describe(topicSelection)}", ct);
+        return true;
+    }
+
+    async Task WriteProfileAsync(DbConnection connection, DbTransaction tx, long id, string name, TopicSelection topicSelection, CancellationToken ct)
+    {
+        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.UpdateProfile,
+            new { id, name, allTopics = topicSelection.AllTopics ? 1 : 0, now = time.GetUtcNow() }, tx, cancellationToken: ct));
+        await WriteTopicsAsync(connection, tx, id, topicSelection, ct);
+    }
+
+    static async Task WriteTopicsAsync(DbConnection connection, DbTransaction tx, long id, TopicSelection topicSelection, CancellationToken ct)
+    {
+        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.ClearTopics, new { id }, tx, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.AddTopic,
+            topicSelection.TopicIds.Select(topicId => new { id, topicId }), tx, cancellationToken: ct));
+    }
+
+    async Task SetStatusAsync(DbConnection connection, DbTransaction tx, long id, string status, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.UpdateStatus,
+            new { id, status, now, confirmedAt = status == SubscriberStatus.Confirmed ? now : (DateTimeOffset?)null },
+            tx, cancellationToken: ct));
+    }
+
+    async Task AppendEventAsync(DbConnection connection, DbTransaction tx, long? subscriberId, string @event, ConsentContext context,
+        string? detail, CancellationToken ct) =>
+        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.AppendEvent, new
+        {
+            subscriberId,
+            @event,
+            source = context.Source,
+            now = time.GetUtcNow(),
+            ip = Truncate(context.Ip, MaxIpLength),
+            userAgent = Truncate(context.UserAgent, MaxUserAgentLength),
+            consentVersion = context.ConsentVersion,
+            detail,
+        }, tx, cancellationToken: ct));
+
+    static async Task<bool> IsSuppressedAsync(DbConnection connection, DbTransaction? tx, string email, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition(SubscriberQueries.IsSuppressed,
+            new { hash = SuppressionHash(email) }, tx, cancellationToken: ct)) > 0;
+
+    static async Task RefuseSuppressedAsync(DbConnection connection, DbTransaction tx, string email, CancellationToken ct)
+    {
+        if (await IsSuppressedAsync(connection, tx, email, ct))
+        {
+            throw new UsageException(SuppressedMessage(email));
+        }
+    }
+
+    /// <summary>Why an erased address cannot be added by an administrator.</summary>
+    public static string SuppressedMessage(string email) =>
+        $"{email} asked to be erased; it can only subscribe again itself, through the web form and its confirmation email.";
+
+    static NewSubscriber Check(NewSubscriber subscriber)
+    {
+        if (!SubscriberStatus.IsKnown(subscriber.Status))
+        {
+            throw new UsageException($"Unknown status '{subscriber.Status}'; use one of {string.Join(", ", SubscriberStatus.All)}.");
+        }
+        CheckTopics(subscriber.Topics);
+        return subscriber with
+        {
+            Email = EmailAddressRules.Normalize(subscriber.Email),
+            Name = SubscriberNameRules.Normalize(subscriber.Name),
+        };
+    }
+
+    static void CheckTopics(TopicSelection topicSelection)
+    {
+        if (topicSelection.IsEmpty)
+        {
+            throw new UsageException("Choose at least one topic, or all topics.");
+        }
+    }
+
+    static DynamicParameters FilterArgs(SubscriberFilter filter)
+    {
+        if (filter.Status is not null && !SubscriberStatus.IsKnown(filter.Status))
+        {
+            throw new UsageException($"Unknown status '{filter.Status}'; use one of {string.Join(", ", SubscriberStatus.All)}.");
+        }
+        var search = string.IsNullOrWhiteSpace(filter.Search) ? null : filter.Search.Trim().ToLowerInvariant();
+        var args = new DynamicParameters();
+        args.Add("status", filter.Status);
+        args.Add("search", search);
+        return args;
+    }
+
+    static string Describe(TopicSelection topicSelection) =>
+        topicSelection.AllTopics ? "all" : string.Join(",", topicSelection.TopicIds);
+
+    static string? Truncate(string? text, int length) => text is null || text.Length <= length ? text : text[..length];
 }

@@ -43,7 +43,7 @@ public class ContentStoreTests
         {
             await connection.ExecuteAsync("""
                 INSERT INTO subscribers (id, email, name, status, all_topics, created_at, updated_at, confirmed_at)
-                VALUES (5, 'Ann@example.org', 'Ann', 'confirmed', 0, '2023-01-01T00:00:00.0000000Z', 'x', '2023-01-02T00:00:00.0000000Z');
+                VALUES (5, 'Ann@example.org', 'Ann', 'confirmed', 0, '2023-01-01T00:00:00.0000000Z', '2023-01-02T00:00:00.0000000Z', '2023-01-02T00:00:00.0000000Z');
                 INSERT INTO subscriber_topics (subscriber_id, topic_id) SELECT 5, id FROM topics WHERE slug = 'training';
                 """);
         }

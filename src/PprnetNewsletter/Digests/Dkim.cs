@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Options;
+using MimeKit;
+using MimeKit.Cryptography;
+using PprnetNewsletter.Hosting;
+
+namespace PprnetNewsletter.Digests;
+
+/// <summary>
+/// DKIM signing (RSA-SHA256, relaxed/relaxed) when Dkim:Domain, Dkim:Selector and Dkim:PrivateKeyPath are set.
+/// The key is loaded once at start; signing is the last step of composing a message.
+/// </summary>
+public sealed class DkimSigning
+{
+    /// <summary>The headers the signature covers: identity, content, and the list headers receivers act on.</summary>
+    public static readonly IReadOnlyList<string> SignedHeaders =
+    [
+        "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
+        "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Feedback-ID",
+    ];
+
+    readonly DkimSigner? _signer;
+    readonly string[] _headers = [.. SignedHeaders];
+
+    public DkimSigning(IOptions<DkimOptions> options, IHostEnvironment environment)
+        : this(options.Value.Enabled ? Load(options.Value, environment.ContentRootPath) : null)
+    {
+    }
+
+    internal DkimSigning(DkimSigner? signer) => _signer = signer;
+
+    public bool Enabled => _signer is not null;
+
+    /// <summary>Signs <paramref name="message"/> in place (no-op when DKIM is off). Nothing may change it afterwards.</summary>
+    public void Sign(MimeMessage message)
+    {
+        if (_signer is null)
+        {
+            return;
+        }
+        // Fix the transfer encodings before hashing, so no relay has a reason to re-encode the body.
+        message.Prepare(EncodingConstraint.SevenBit);
+        _signer.Sign(message, _headers);
+    }
+
+    /// <summary>The signer for <paramref name="options"/>, or an exception whose message names the key file and the problem.</summary>
+    internal static DkimSigner Load(DkimOptions options, string contentRoot)
+    {
+        var path = AppHome.Resolve(contentRoot, options.PrivateKeyPath!);
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"Dkim:PrivateKeyPath: no key file at {path}.");
+        }
+        try
+        {
+            return new DkimSigner(path, options.Domain!.Trim(), options.Selector!.Trim(), DkimSignatureAlgorithm.RsaSha256)
+            {
+                HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
+                BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
+            };
+        }
+        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException or ArgumentException or InvalidCastException)
+        {
+            throw new InvalidOperationException($"Dkim:PrivateKeyPath: {path} is not a readable PEM RSA private key ({e.Message}).", e);
+        }
+    }
+}
+
+/// <summary>Checks the DKIM settings at start: all three or none, and a key that loads.</summary>
+sealed class DkimOptionsValidator(IHostEnvironment environment) : IValidateOptions<DkimOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DkimOptions options)
+    {
+        var set = new[] { options.Domain, options.Selector, options.PrivateKeyPath }.Count(v => !string.IsNullOrWhiteSpace(v));
+        if (set is not (0 or 3))
+        {
+            return ValidateOptionsResult.Fail(
+                "Dkim:Domain, Dkim:Selector and Dkim:PrivateKeyPath must be set together (all three to sign, none to send unsigned).");
+        }
+        if (set == 0)
+        {
+            return ValidateOptionsResult.Success;
+        }
+        try
+        {
+            DkimSigning.Load(options, environment.ContentRootPath);
+            return ValidateOptionsResult.Success;
+        }
+        catch (InvalidOperationException e)
+        {
+            return ValidateOptionsResult.Fail(e.Message);
+        }
+    }
+}

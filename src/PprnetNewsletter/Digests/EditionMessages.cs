@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using System.Numerics;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using MimeKit;
+using PprnetNewsletter.Content;
+using PprnetNewsletter.Delivery;
+
+namespace PprnetNewsletter.Digests;
+
+/// <summary>Prepares an edition for sending: the digests feature's side of the delivery seam.</summary>
+public sealed class EditionMessageFactory(
+    ContentStore content,
+    TopicCatalog topics,
+    EmailRenderer renderer,
+    MessageAssembly assembly,
+    ILinkTokens tokens,
+    IOptions<DigestOptions> options) : IEditionMessageFactory
+{
+    async Task<IEditionMessages?> IEditionMessageFactory.PrepareAsync(string month, CancellationToken ct) =>
+        await PrepareAsync(month, ct);
+
+    /// <summary>The edition of <paramref name="month"/> ready to compose, or null if there is no such edition.</summary>
+    public async Task<EditionMessages?> PrepareAsync(string month, CancellationToken ct = default)
+    {
+        var edition = await content.GetEditionAsync(month, ct);
+        return edition is null ? null : await PrepareAsync(edition);
+    }
+
+    /// <summary>Prepares <paramref name="edition"/>; a template that cannot render it fails here, before any email.</summary>
+    public async Task<EditionMessages> PrepareAsync(Edition edition)
+    {
+        if (edition.Summaries.Count > DigestSelection.MaxSummariesPerEdition)
+        {
+            throw new InvalidOperationException(
+                $"Edition {edition.Month} has {edition.Summaries.Count} summaries; a digest holds at most {DigestSelection.MaxSummariesPerEdition}.");
+        }
+        var topicNames = (await topics.AllAsync()).ToDictionary(t => t.Id, t => t.Name);
+        var prepared = new EditionMessages(edition, topicNames, renderer, assembly, tokens, options.Value.SendWhenNoMatch);
+        prepared.Warm();
+        return prepared;
+    }
+}
+
+/// <summary>
+/// One edition, prepared: each combination of matching summaries is rendered and CSS-inlined once (on first
+/// use, then cached), and every reader's message is filled in from it. Thread-safe: the sending engine calls
+/// <see cref="Compose"/> from many threads.
+/// </summary>
+public sealed class EditionMessages : IEditionMessages
+{
+    readonly Edition _edition;
+    readonly IReadOnlyDictionary<long, string> _topicNames;
+    readonly EmailRenderer _renderer;
+    readonly MessageAssembly _assembly;
+    readonly ILinkTokens _tokens;
+    readonly bool _sendWhenNoMatch;
+    readonly string _feedbackId;
+    readonly ConcurrentDictionary<(ulong Mask, bool HasName), Lazy<PersonalisedEmail>> _variants = new();
+
+    internal EditionMessages(Edition edition, IReadOnlyDictionary<long, string> topicNames, EmailRenderer renderer,
+        MessageAssembly assembly, ILinkTokens tokens, bool sendWhenNoMatch)
+    {
+        _edition = edition;
+        _topicNames = topicNames;
+        _renderer = renderer;
+        _assembly = assembly;
+        _tokens = tokens;
+        _sendWhenNoMatch = sendWhenNoMatch;
+        _feedbackId = $"{edition.Month}:digest:pprnet";
+    }
+
+    public long EditionId => _edition.Id;
+
+    public string Month => _edition.Month;
+
+    public int SummaryCount => _edition.Summaries.Count;
+
+    public Edition Edition => _edition;
+
+    public MimeMessage? Compose(Recipient recipient, int resendCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(resendCount);
+        var mask = DigestSelection.MatchMask(_edition, recipient.AllTopics, recipient.TopicIds);
+        if (mask == 0 && !_sendWhenNoMatch)
+        {
+            return null;
+        }
+
+        var unsubscribeToken = _tokens.Create(recipient.SubscriberId, LinkPurpose.Unsubscribe);
+        var links = _renderer.Links;
+        var values = new ReaderValues(recipient.Name, recipient.Email,
+            ReaderValues.DescribeTopics(recipient.AllTopics, recipient.TopicIds, _topicNames))
+        {
+            [Slot.Unsubscribe] = links.Unsubscribe(unsubscribeToken),
+            [Slot.Preferences] = links.Preferences(_tokens.Create(recipient.SubscriberId, LinkPurpose.Preferences)),
+        };
+        var variant = Variant(mask, values.Name.Length > 0);
+        var (html, text) = variant.Fill(values);
+
+        var message = _assembly.Build(values.Name, recipient.Email, variant.Subject, MessageId(recipient, resendCount), text, html);
+        _assembly.AddListHeaders(message, values[Slot.Unsubscribe], links.UnsubscribeMailto(unsubscribeToken), _feedbackId);
+        _assembly.Sign(message);
+        return message;
+    }
+
+    /// <summary>
+    /// <c>{month}.{subscriber}[.r{resend}].{hash}@{sender domain}</c>: the same for the same edition, subscriber and
+    /// resend (a retried send is recognisably the same message), different for each resend.
+    /// </summary>
+    string MessageId(Recipient recipient, int resendCount)
+    {
+        var resend = resendCount > 0 ? $".r{resendCount}" : "";
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes($"{_edition.Id}|{_edition.Month}|{recipient.SubscriberId}|{resendCount}|{recipient.Email.ToLowerInvariant()}"), hash);
+        return $"{_edition.Month}.{recipient.SubscriberId}{resend}.{Convert.ToHexStringLower(hash[..5])}@{_assembly.SenderDomain}";
+    }
+
+    /// <summary>Renders the fullest variant, so a template that cannot render this edition fails before the first email.</summary>
+    internal void Warm() => Variant(DigestSelection.MatchMask(_edition, allTopics: true, []), hasName: true);
+
+    PersonalisedEmail Variant(ulong mask, bool hasName) =>
+        _variants.GetOrAdd((mask, hasName), key => new Lazy<PersonalisedEmail>(() => Render(key.Mask, key.HasName))).Value;
+
+    PersonalisedEmail Render(ulong mask, bool hasName)
+    {
+        var digest = DigestSelection.Split(_edition, mask);
+        var links = _renderer.Links;
+        var count = BitOperations.PopCount(mask);
+        var model = new DigestModel
+        {
+            Subject = count == 0
+                ? $"PPRNet research digest, {_edition.MonthName}: nothing on your topics this month"
+                : $"PPRNet research digest, {_edition.MonthName}: {count} {(count == 1 ? "summary" : "summaries")} on your topics",
+            Reader = EmailRenderer.PlaceholderReader(hasName),
+            Sender = _renderer.Sender,
+            Links = new EmailLinks
+            {
+                Home = links.Home,
+                ViewInBrowser = links.Archive(_edition.Month),
+                Unsubscribe = Placeholders.Of(Slot.Unsubscribe),
+                Preferences = Placeholders.Of(Slot.Preferences),
+            },
+            Month = _edition.Month,
+            MonthName = _edition.MonthName,
+            Summaries = [.. digest.Matches.Select(s => new DigestEntry(s, links.ArchiveEntry(_edition.Month, s.Slug)))],
+            AlsoThisMonth = [.. digest.Others.Select(s => new DigestEntry(s, links.ArchiveEntry(_edition.Month, s.Slug)))],
+        };
+        // Compose is synchronous (the engine's seam); RazorLight completes synchronously for templates that do
+        // not await, and this runs once per variant, never per email.
+        return _renderer.RenderAsync(EmailTemplates.Digest, model).GetAwaiter().GetResult();
+    }
+}

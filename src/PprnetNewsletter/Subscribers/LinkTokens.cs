@@ -1,0 +1,84 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace PprnetNewsletter.Subscribers;
+
+/// <summary>What a link token lets its holder do; part of the signature, so one cannot stand in for the other.</summary>
+public enum LinkPurpose
+{
+    Unsubscribe,
+    Preferences,
+}
+
+/// <summary>
+/// Signed tokens for the links in every email (unsubscribe, preferences): <c>v1.KEYID.SUBSCRIBERID.MAC</c>, where
+/// MAC is the URL-safe base64 HMAC-SHA256 of "v1.KEYID.SUBSCRIBERID.PURPOSE". No login is needed: the token is
+/// the key to one subscriber's page. Tokens never expire — CASL wants unsubscribe links to work for at least 60
+/// days after sending — and stay valid across key rotation as long as their key id is kept.
+/// </summary>
+public sealed class LinkTokens(TokenKeys keys)
+{
+    const string Version = "v1";
+
+    /// <summary>Longer than any token this class makes; anything longer is refused before any work.</summary>
+    const int MaxTokenLength = 128;
+
+    public string Create(long subscriberId, LinkPurpose purpose)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(subscriberId);
+        var ring = keys.Ring;
+        var id = subscriberId.ToString(CultureInfo.InvariantCulture);
+        return $"{Version}.{ring.CurrentKeyId}.{id}.{Mac(ring.Current, ring.CurrentKeyId, id, purpose)}";
+    }
+
+    /// <summary>
+    /// The subscriber id of a genuine token for <paramref name="purpose"/>; false for anything tampered with,
+    /// truncated, made for the other purpose, or signed with a key id that is not (or no longer) known.
+    /// </summary>
+    public bool TryVerify(string? token, LinkPurpose purpose, out long subscriberId)
+    {
+        subscriberId = 0;
+        if (token is null || token.Length > MaxTokenLength)
+        {
+            return false;
+        }
+        var parts = token.Split('.');
+        if (parts is not [Version, var keyId, var id, var mac]
+            || !keys.Ring.Keys.TryGetValue(keyId, out var key)
+            || !IsCanonicalId(id, out var parsed))
+        {
+            return false;
+        }
+        // Compare the encoded text, not decoded bytes: base64's spare bits would let two strings pass as one.
+        var expected = Encoding.ASCII.GetBytes(Mac(key, keyId, id, purpose));
+        if (!CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(mac)))
+        {
+            return false;
+        }
+        subscriberId = parsed;
+        return true;
+    }
+
+    static string Mac(byte[] key, string keyId, string id, LinkPurpose purpose)
+    {
+        var message = Encoding.UTF8.GetBytes($"{Version}.{keyId}.{id}.{PurposeName(purpose)}");
+        return Base64Url.EncodeToString(HMACSHA256.HashData(key, message));
+    }
+
+    static string PurposeName(LinkPurpose purpose) => purpose switch
+    {
+        LinkPurpose.Unsubscribe => "unsubscribe",
+        LinkPurpose.Preferences => "preferences",
+        _ => throw new ArgumentOutOfRangeException(nameof(purpose)),
+    };
+
+    /// <summary>Digits only, no sign or leading zero: one id has exactly one spelling.</summary>
+    static bool IsCanonicalId(string text, out long id)
+    {
+        id = 0;
+        return text.Length is > 0 and <= 19 && text[0] != '0' && text.All(char.IsAsciiDigit)
+            && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id);
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using PprnetNewsletter.Storage;
+
+namespace PprnetNewsletter.Subscribers;
+
+/// <summary>The HMAC keys of link tokens: the current one signs, every one listed verifies.</summary>
+public sealed record TokenKeyRing(string CurrentKeyId, IReadOnlyDictionary<string, byte[]> Keys, string Origin)
+{
+    public byte[] Current => Keys[CurrentKeyId];
+}
+
+/// <summary>
+/// Where link-token keys come from: <c>Tokens:Keys</c> when configured, else a key generated once into
+/// <c>token-keys.json</c> in the database's folder. Loaded on first use, so verbs that sign nothing never
+/// create the file.
+/// </summary>
+public sealed class TokenKeys
+{
+    public const string FileName = "token-keys.json";
+
+    /// <summary>The key id of a generated key.</summary>
+    public const string GeneratedKeyId = "local";
+
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    readonly Lazy<TokenKeyRing> _ring;
+
+    public TokenKeys(IOptions<TokenOptions> options, Db db, ILogger<TokenKeys> logger)
+    {
+        var configured = options.Value;
+        KeyFilePath = Path.Combine(Path.GetDirectoryName(db.Path)!, FileName);
+        _ring = new Lazy<TokenKeyRing>(() => configured.Keys.Count > 0
+            ? new TokenKeyRing(configured.CurrentKeyId,
+                configured.Keys.ToDictionary(k => k.Key, k => TokenOptions.Decode(k.Value)!, StringComparer.Ordinal), "configuration (Tokens:Keys)")
+            : LoadOrCreate(KeyFilePath, logger));
+    }
+
+    /// <summary>The generated key file (used only when Tokens:Keys is empty).</summary>
+    public string KeyFilePath { get; }
+
+    public TokenKeyRing Ring => _ring.Value;
+
+    sealed record KeyFile(string CurrentKeyId, Dictionary<string, string> Keys);
+
+    /// <summary>
+    /// Reads the key file, creating it first if there is none. The new file is written completely under a
+    /// temporary name, then moved into place without overwriting (a hard link on Unix: atomic), so a reader
+    /// never sees half a file and two processes starting at once agree: the loser of the race reads the
+    /// winner's key.
+    /// </summary>
+    static TokenKeyRing LoadOrCreate(string path, ILogger logger)
+    {
+        if (!File.Exists(path))
+        {
+            var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(TokenOptions.MinKeyBytes);
+            var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+            var content = JsonSerializer.Serialize(new KeyFile(GeneratedKeyId, new() { [GeneratedKeyId] = Convert.ToBase64String(key) }), Json);
+            WritePrivately(temporary, content);
+            try
+            {
+                File.Move(temporary, path, overwrite: false);
+                logger.LogInformation("Generated the link-token key in {Path}: keep it secret, and back it up with the database", path);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Another process created it first: use theirs.
+                File.Delete(temporary);
+            }
+        }
+        return Read(path);
+    }
+
+    static void WritePrivately(string path, string content)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using (var stream = new FileStream(path, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(content);
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+    }
+
+    static TokenKeyRing Read(string path)
+    {
+        KeyFile? file;
+        try
+        {
+            file = JsonSerializer.Deserialize<KeyFile>(File.ReadAllText(path), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOperationException($"The link-token key file {path} is not valid JSON ({e.Message}). Restore it from a backup: deleting it makes every unsubscribe link already sent invalid.", e);
+        }
+        var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (keyId, key) in file?.Keys ?? [])
+        {
+            keys[keyId] = TokenOptions.Decode(key) is { Length: >= TokenOptions.MinKeyBytes } bytes
+                ? bytes
+                : throw new InvalidOperationException($"The link-token key file {path} has an unusable key '{keyId}': restore the file from a backup.");
+        }
+        if (file is null || !keys.ContainsKey(file.CurrentKeyId ?? ""))
+        {
+            throw new InvalidOperationException($"The link-token key file {path} names no current key that it holds: restore the file from a backup.");
+        }
+        return new TokenKeyRing(file.CurrentKeyId!, keys, path);
+    }
+}

@@ -1,0 +1,135 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using MimeKit;
+using MimeKit.Cryptography;
+using Org.BouncyCastle.Crypto;
+using PprnetNewsletter.Tests.Support;
+using static PprnetNewsletter.Tests.Digests.DigestTestData;
+
+namespace PprnetNewsletter.Tests.Digests;
+
+public class DkimTests
+{
+    /// <summary>A fresh RSA key pair: the private key as a PEM file for the service, the public key as a DNS record would give it.</summary>
+    static (string KeyPath, string DnsRecord) GenerateKey(string folder)
+    {
+        using var rsa = RSA.Create(2048);
+        var path = Path.Combine(folder, "dkim.pem");
+        File.WriteAllText(path, rsa.ExportRSAPrivateKeyPem());
+        return (path, "v=DKIM1; k=rsa; p=" + Convert.ToBase64String(rsa.ExportSubjectPublicKeyInfo()));
+    }
+
+    sealed class Dns(string record) : DkimPublicKeyLocatorBase
+    {
+        public string? Asked { get; private set; }
+
+        public override AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default)
+        {
+            Asked = $"{selector}._domainkey.{domain}";
+            return GetPublicKey(record);
+        }
+
+        public override Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
+            Task.FromResult(LocatePublicKey(methods, domain, selector, cancellationToken));
+    }
+
+    [Fact]
+    public async Task A_signed_digest_verifies_and_a_one_byte_change_breaks_the_signature()
+    {
+        var folder = Directory.CreateTempSubdirectory("pprnet-dkim").FullName;
+        try
+        {
+            var (keyPath, record) = GenerateKey(folder);
+            await using var test = await TestApp.CreateAsync(new Dictionary<string, string?>()
+            {
+                ["Dkim:Domain"] = "pprnet.example.org",
+                ["Dkim:Selector"] = "mail2023",
+                ["Dkim:PrivateKeyPath"] = keyPath,
+            });
+            await SeedAsync(test);
+            var edition = await Factory(test).PrepareAsync(Month);
+
+            var (message, raw) = RoundTrip(edition!.Compose(await RecipientAsync(test, Ann), 0)!);
+
+            var signature = message.Headers.Single(h => h.Id == HeaderId.DkimSignature);
+            var tags = signature.Value.Replace("\r\n", "").Replace(" ", "").Replace("\t", "");
+            Assert.Contains("a=rsa-sha256", tags);
+            Assert.Contains("c=relaxed/relaxed", tags);
+            Assert.Contains("d=pprnet.example.org", tags);
+            Assert.Contains("s=mail2023", tags);
+            var signed = tags.Split(';').Single(t => t.StartsWith("h=", StringComparison.Ordinal))[2..].Split(':');
+            foreach (var header in new[] { "from", "to", "subject", "date", "message-id", "mime-version", "content-type",
+                         "list-id", "list-unsubscribe", "list-unsubscribe-post", "feedback-id" })
+            {
+                Assert.Contains(header, signed, StringComparer.OrdinalIgnoreCase);
+            }
+
+            var dns = new Dns(record);
+            var verifier = new DkimVerifier(dns);
+            Assert.True(await verifier.VerifyAsync(message, signature));
+            Assert.Equal("mail2023._domainkey.pprnet.example.org", dns.Asked);
+
+            // One byte of the body changed in transit: "Dear" becomes "Bear".
+            var text = Encoding.ASCII.GetString(raw);
+            var at = text.IndexOf("Dear Dr. Ann Smith", text.IndexOf("\r\n\r\n", StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.True(at > 0);
+            var tampered = (byte[])raw.Clone();
+            tampered[at] = (byte)'B';
+            var changed = MimeMessage.Load(new MemoryStream(tampered));
+            Assert.False(await verifier.VerifyAsync(changed, changed.Headers.Single(h => h.Id == HeaderId.DkimSignature)));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_missing_key_file_stops_start_up_naming_the_key()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N"), "dkim.pem");
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestApp.CreateAsync(new Dictionary<string, string?>()
+        {
+            ["Dkim:Domain"] = "pprnet.example.org",
+            ["Dkim:Selector"] = "s1",
+            ["Dkim:PrivateKeyPath"] = missing,
+        }));
+
+        Assert.Contains("Dkim:PrivateKeyPath", error.Message);
+        Assert.Contains(missing, error.Message);
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_key_stops_start_up_naming_the_key()
+    {
+        var folder = Directory.CreateTempSubdirectory("pprnet-dkim").FullName;
+        try
+        {
+            var path = Path.Combine(folder, "not-a-key.pem");
+            File.WriteAllText(path, "hello");
+
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestApp.CreateAsync(new Dictionary<string, string?>()
+            {
+                ["Dkim:Domain"] = "pprnet.example.org",
+                ["Dkim:Selector"] = "s1",
+                ["Dkim:PrivateKeyPath"] = path,
+            }));
+
+            Assert.Contains($"Dkim:PrivateKeyPath: {path}", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Half_a_dkim_configuration_is_refused()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestApp.CreateAsync(new Dictionary<string, string?>() { ["Dkim:Domain"] = "pprnet.example.org" }));
+
+        Assert.Contains("Dkim:Domain, Dkim:Selector and Dkim:PrivateKeyPath must be set together", error.Message);
+    }
+}
