@@ -57,10 +57,10 @@ static class DigestTestData
             INSERT INTO summary_topics (summary_id, topic_id) SELECT 13, id FROM topics WHERE slug IN ('training', 'alliance-and-therapeutic-relationship');
 
             INSERT INTO subscribers (id, email, name, status, all_topics, created_at, updated_at, confirmed_at) VALUES
-              (1, 'ann.smith@example.org', 'Dr. Ann Smith', 'confirmed', 0, '2023-01-01T00:00:00.0000000Z', 'x', '2023-01-01T00:00:00.0000000Z'),
-              (2, 'bob@example.org', '', 'confirmed', 1, '2023-01-01T00:00:00.0000000Z', 'x', '2023-01-01T00:00:00.0000000Z'),
-              (3, 'carol@example.org', 'Carol', 'confirmed', 0, '2023-01-01T00:00:00.0000000Z', 'x', '2023-01-01T00:00:00.0000000Z'),
-              (4, 'dan@example.org', 'Dan', 'pending', 0, '2023-01-01T00:00:00.0000000Z', 'x', NULL);
+              (1, 'ann.smith@example.org', 'Dr. Ann Smith', 'confirmed', 0, '2023-01-01T00:00:00.0000000Z', '2023-01-01T00:00:00.0000000Z', '2023-01-01T00:00:00.0000000Z'),
+              (2, 'bob@example.org', '', 'confirmed', 1, '2023-01-01T00:00:00.0000000Z', '2023-01-01T00:00:00.0000000Z', '2023-01-01T00:00:00.0000000Z'),
+              (3, 'carol@example.org', 'Carol', 'confirmed', 0, '2023-01-01T00:00:00.0000000Z', '2023-01-01T00:00:00.0000000Z', '2023-01-01T00:00:00.0000000Z'),
+              (4, 'dan@example.org', 'Dan', 'pending', 0, '2023-01-01T00:00:00.0000000Z', '2023-01-01T00:00:00.0000000Z', NULL);
             INSERT INTO subscriber_topics (subscriber_id, topic_id) SELECT 1, id FROM topics WHERE slug IN ('depression-and-depressive-symptoms', 'training');
             INSERT INTO subscriber_topics (subscriber_id, topic_id) SELECT 3, id FROM topics WHERE slug = 'empathy';
             INSERT INTO subscriber_topics (subscriber_id, topic_id) SELECT 4, id FROM topics WHERE slug = 'depression-and-depressive-symptoms';
