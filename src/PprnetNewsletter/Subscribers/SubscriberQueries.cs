@@ -79,6 +79,8 @@ static class SubscriberQueries
 
     public const string IsSuppressed = "SELECT count(*) FROM suppressions WHERE email_hash = @hash";
 
+    public const string SuppressionHashes = "SELECT email_hash FROM suppressions";
+
     public const string LiftSuppression = "DELETE FROM suppressions WHERE email_hash = @hash";
 
     public const string InsertToken = """

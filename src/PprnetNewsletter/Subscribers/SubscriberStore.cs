@@ -175,15 +175,8 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     public async Task<IReadOnlySet<string>> FindSuppressedAsync(IEnumerable<string> emails, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
-        var found = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var email in emails)
-        {
-            if (await IsSuppressedAsync(connection, null, email, ct))
-            {
-                found.Add(email);
-            }
-        }
-        return found;
+        var hashes = await SuppressionHashesAsync(connection, null, ct);
+        return emails.Where(e => hashes.Contains(SuppressionHash(e))).ToHashSet(StringComparer.Ordinal);
     }
 
     // ---- adding ----
@@ -217,13 +210,18 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         var checkedRows = rows.Select(Check).ToList();
         return await InTransactionAsync(async (connection, tx) =>
         {
+            // Erased addresses are few: one read of them all beats a query per row of a large file.
+            var suppressed = await SuppressionHashesAsync(connection, tx, ct);
             int added = 0, updated = 0, unchanged = 0;
             foreach (var row in checkedRows)
             {
                 var existing = await FindRowAsync(connection, tx, SubscriberQueries.ByEmail, new { email = row.Email }, ct);
                 if (existing is null)
                 {
-                    await RefuseSuppressedAsync(connection, tx, row.Email, ct);
+                    if (suppressed.Contains(SuppressionHash(row.Email)))
+                    {
+                        throw new UsageException(SuppressedMessage(row.Email));
+                    }
                     await InsertAsync(connection, tx, row, context, ct);
                     added++;
                 }
@@ -482,7 +480,7 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             now,
             confirmedAt = confirmed ? now : (DateTimeOffset?)null,
         }, tx, cancellationToken: ct));
-        await WriteTopicsAsync(connection, tx, id, subscriber.Topics, ct);
+        await AddTopicsAsync(connection, tx, id, subscriber.Topics, ct);
         // One event says how the subscription came to be: asked for (pending), or vouched for by an administrator.
         var @event = subscriber.Status switch
         {
@@ -530,9 +528,12 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     static async Task WriteTopicsAsync(DbConnection connection, DbTransaction tx, long id, TopicSelection topicSelection, CancellationToken ct)
     {
         await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.ClearTopics, new { id }, tx, cancellationToken: ct));
+        await AddTopicsAsync(connection, tx, id, topicSelection, ct);
+    }
+
+    static async Task AddTopicsAsync(DbConnection connection, DbTransaction tx, long id, TopicSelection topicSelection, CancellationToken ct) =>
         await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.AddTopic,
             topicSelection.TopicIds.Select(topicId => new { id, topicId }), tx, cancellationToken: ct));
-    }
 
     async Task SetStatusAsync(DbConnection connection, DbTransaction tx, long id, string status, CancellationToken ct)
     {
@@ -559,6 +560,10 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     static async Task<bool> IsSuppressedAsync(DbConnection connection, DbTransaction? tx, string email, CancellationToken ct) =>
         await connection.ExecuteScalarAsync<long>(new CommandDefinition(SubscriberQueries.IsSuppressed,
             new { hash = SuppressionHash(email) }, tx, cancellationToken: ct)) > 0;
+
+    static async Task<HashSet<string>> SuppressionHashesAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct) =>
+        (await connection.QueryAsync<string>(new CommandDefinition(SubscriberQueries.SuppressionHashes, transaction: tx, cancellationToken: ct)))
+            .ToHashSet(StringComparer.Ordinal);
 
     static async Task RefuseSuppressedAsync(DbConnection connection, DbTransaction tx, string email, CancellationToken ct)
     {

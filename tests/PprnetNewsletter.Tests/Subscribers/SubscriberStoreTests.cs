@@ -168,6 +168,13 @@ public class SubscriberStoreTests
     }
 
     [Fact]
+    public void A_consent_source_the_ledger_does_not_know_is_a_programming_error()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConsentContext("website"));
+        Assert.Equal(ConsentSource.OneClick, new ConsentContext(ConsentSource.OneClick).Source);
+    }
+
+    [Fact]
     public async Task A_bounce_after_an_unsubscribe_leaves_the_subscriber_unsubscribed_without_an_event()
     {
         await using var test = await TestApp.CreateAsync();
