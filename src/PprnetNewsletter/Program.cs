@@ -26,7 +26,12 @@ public static class Program
             root.Subcommands.Add(verb);
         }
         root.Subcommands.Add(app.SubscriberVerbs());  // subscribers add | list | import | export
-        root.Subcommands.Add(app.DigestVerbs());    // digest preview (the delivery feature adds send, resend, status)
+        var digest = app.DigestVerbs();             // digest preview
+        foreach (var verb in app.DeliveryVerbs())   // digest send | resend | status
+        {
+            digest.Subcommands.Add(verb);
+        }
+        root.Subcommands.Add(digest);
         root.Subcommands.Add(new Command("bench", "Measure the hot paths on this machine.")
         {
             app.DigestBenchVerb(),                  // bench digest: selection + render + MIME per digest
