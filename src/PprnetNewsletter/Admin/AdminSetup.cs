@@ -20,6 +20,8 @@ public static class AdminSetup
         builder.Services.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
         // A body that cannot be bound (malformed JSON) reaches the error handler, whose problem details say why.
         builder.Services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
+        builder.Services.AddSingleton<AdminQueries>();
+        builder.Services.AddSingleton<SendJobs>();
         builder.Services.AddOpenApi(openApi =>
         {
             openApi.ShouldInclude = endpoint => endpoint.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true;
@@ -59,6 +61,7 @@ public static class AdminSetup
         }));
         var api = app.MapGroup(RoutePrefix);
         api.MapSubscriberEndpoints();
+        api.MapEditionEndpoints();
         app.MapOpenApi();
         return app;
     }
