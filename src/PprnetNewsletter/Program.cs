@@ -35,6 +35,7 @@ public static class Program
         root.Subcommands.Add(new Command("bench", "Measure the hot paths on this machine.")
         {
             app.DigestBenchVerb(),                  // bench digest: selection + render + MIME per digest
+            app.SendBenchVerb(),                    // bench send: enqueue + send to smtp-sink, vs smtp-source and bare MailKit
         });
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
 

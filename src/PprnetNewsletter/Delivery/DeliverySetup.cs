@@ -30,6 +30,9 @@ public static class DeliverySetup
         yield return StatusVerb(app);
     }
 
+    /// <summary>The verb <c>bench send</c>: the engine end to end against smtp-sink.</summary>
+    public static Command SendBenchVerb(this WebApplication app) => SendBench.Verb(app);
+
     static Argument<string> MonthArgument() => new("month") { Description = "The edition's month, YYYY-MM (e.g. 2023-03)." };
 
     static Command SendVerb(WebApplication app)

@@ -43,8 +43,6 @@ sealed class SendRun
     /// <summary>How long messages already in flight may finish after a stop was asked for.</summary>
     static readonly TimeSpan InFlightGrace = TimeSpan.FromSeconds(1.5);
 
-    /// <summary>The most outcomes committed together: also the bound on duplicates if the process dies.</summary>
-    const int CommitGroup = 64;
 
     static readonly TimeSpan LongestDeferral = TimeSpan.FromHours(6);
 
@@ -60,6 +58,7 @@ sealed class SendRun
     readonly long _startTimestamp;
     readonly int _workers;
     readonly int _batchSize;
+    readonly int _commitGroup;
     readonly List<long> _released = [];
     long _remaining, _sent, _failed, _deferred, _skipped;
     int _consecutiveServerFailures;
@@ -79,6 +78,9 @@ sealed class SendRun
         var rate = deps.Smtp.MessagesPerSecond;
         // Claimed rows wait in the queue under their lease: under a rate limit, claim no more than a few seconds' worth.
         _batchSize = rate > 0 ? Math.Clamp(rate * 5, _workers, 256) : 256;
+        // The writer commits whatever outcomes are waiting, up to this many at once: groups stay small when commits
+        // keep up, and a crash can repeat at most these plus the messages in flight.
+        _commitGroup = 2 * _workers;
     }
 
     public async Task<SendResult> ExecuteAsync()
@@ -318,12 +320,12 @@ sealed class SendRun
 
     async Task WriteAsync(ChannelReader<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)> outcomes)
     {
-        var group = new List<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)>(CommitGroup);
+        var group = new List<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)>(_commitGroup);
         try
         {
             while (await outcomes.WaitToReadAsync())
             {
-                while (group.Count < CommitGroup && outcomes.TryRead(out var item))
+                while (group.Count < _commitGroup && outcomes.TryRead(out var item))
                 {
                     group.Add(item);
                 }

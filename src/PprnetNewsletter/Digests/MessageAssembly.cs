@@ -13,6 +13,9 @@ namespace PprnetNewsletter.Digests;
 /// </summary>
 public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimeProvider time, DkimSigning dkim)
 {
+    static readonly IEnumerable<Header> NoHeaders = [];
+    static readonly Version MimeVersion = new(1, 0);
+
     readonly NewsletterOptions _newsletter = options.Value;
     readonly MailboxAddress _from = new(ReaderValues.CleanName(options.Value.FromName), options.Value.FromAddress);
 
@@ -26,15 +29,16 @@ public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimePro
         var rich = new TextPart(MimeKit.Text.TextFormat.Html) { ContentTransferEncoding = ContentEncoding.QuotedPrintable };
         rich.SetText(Encoding.UTF8, html);
 
-        var message = new MimeMessage
-        {
-            Subject = subject,
-            Date = time.GetUtcNow(),
-            MessageId = messageId,
-            Body = new MultipartAlternative { plain, rich },
-        };
+        // The parameterless constructor generates a Message-ID from the machine's host name (a DNS lookup on every
+        // message); starting from no headers and setting each one is both faster and says exactly what is sent.
+        var message = new MimeMessage(NoHeaders);
         message.From.Add(_from);
         message.To.Add(new MailboxAddress(ReaderValues.CleanName(toName), toEmail));
+        message.Subject = subject;
+        message.Date = time.GetUtcNow();
+        message.MessageId = messageId;
+        message.MimeVersion = MimeVersion;
+        message.Body = new MultipartAlternative { plain, rich };
         return message;
     }
 

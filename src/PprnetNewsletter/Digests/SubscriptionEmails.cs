@@ -11,7 +11,7 @@ namespace PprnetNewsletter.Digests;
 /// whether an address is subscribed).
 /// </summary>
 public sealed class SubscriptionEmails(
-    EmailRenderer renderer, MessageAssembly assembly, ILinkTokens tokens, TopicCatalog topics)
+    EmailRenderer renderer, MessageAssembly assembly, LinkTokens tokens, TopicCatalog topics)
 {
     readonly ConcurrentDictionary<(string Email, bool HasName), Lazy<Task<PersonalisedEmail>>> _rendered = new();
     readonly Lazy<Task<IReadOnlyDictionary<long, string>>> _topicNames = new(async () =>
