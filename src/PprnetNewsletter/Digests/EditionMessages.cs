@@ -134,7 +134,7 @@ public sealed class EditionMessages : IEditionMessages
     }
 
     PersonalisedEmail Variant(ulong mask, bool hasName) =>
-        _variants.GetOrAdd((mask, hasName), key => new Lazy<PersonalisedEmail>(() => Render(key.Mask, key.HasName))).Value;
+        _variants.GetOrAdd((mask, hasName), static (key, self) => new Lazy<PersonalisedEmail>(() => self.Render(key.Mask, key.HasName)), this).Value;
 
     PersonalisedEmail Render(ulong mask, bool hasName)
     {

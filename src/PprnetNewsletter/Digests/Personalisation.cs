@@ -54,7 +54,9 @@ public static class Placeholders
 /// <summary>One reader's values for the <see cref="Slot"/>s of an email.</summary>
 public sealed class ReaderValues
 {
-    readonly string[] _values = new string[Enum.GetValues<Slot>().Length];
+    static readonly int SlotCount = Enum.GetValues<Slot>().Length;
+
+    readonly string[] _values = new string[SlotCount];
 
     public ReaderValues(string name, string email, string topics)
     {
