@@ -25,10 +25,17 @@ public static class Program
         {
             root.Subcommands.Add(verb);
         }
-        root.Subcommands.Add(app.DigestVerbs());    // digest preview (the delivery feature adds send, resend, status)
+        root.Subcommands.Add(app.SubscriberVerbs());  // subscribers add | list | import | export
+        var digest = app.DigestVerbs();             // digest preview
+        foreach (var verb in app.DeliveryVerbs())   // digest send | resend | status
+        {
+            digest.Subcommands.Add(verb);
+        }
+        root.Subcommands.Add(digest);
         root.Subcommands.Add(new Command("bench", "Measure the hot paths on this machine.")
         {
             app.DigestBenchVerb(),                  // bench digest: selection + render + MIME per digest
+            app.SendBenchVerb(),                    // bench send: enqueue + send to smtp-sink, vs smtp-source and bare MailKit
         });
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
 
@@ -53,7 +60,10 @@ public static class Program
 
         var app = builder.Build();
 
+        app.UseWebHardening();                          // errors as pages/ProblemDetails, security headers, rate limits
         app.MapHealth();                                // GET /health
+        app.MapWebPages();                              // subscribe, confirm, preferences, one-click unsubscribe, archive
+        app.MapAdminApi();                              // /admin/api behind the bearer key, /openapi/v1.json
         return app;
     }
 }

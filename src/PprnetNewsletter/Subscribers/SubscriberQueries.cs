@@ -28,7 +28,7 @@ static class SubscriberQueries
 
     public const string Count = $"SELECT count(*) FROM subscribers s {Filter}";
 
-    public const string All = $"{Select} ORDER BY s.id";
+    public const string All = $"{Select} {Filter} ORDER BY s.id";
 
     public const string Insert = """
         INSERT INTO subscribers (email, name, status, all_topics, created_at, confirmed_at, updated_at)
@@ -78,6 +78,8 @@ static class SubscriberQueries
         """;
 
     public const string IsSuppressed = "SELECT count(*) FROM suppressions WHERE email_hash = @hash";
+
+    public const string SuppressionHashes = "SELECT email_hash FROM suppressions";
 
     public const string LiftSuppression = "DELETE FROM suppressions WHERE email_hash = @hash";
 

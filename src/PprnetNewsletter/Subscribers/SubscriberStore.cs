@@ -121,11 +121,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             new CommandDefinition(SubscriberQueries.Count, FilterArgs(filter ?? new()), cancellationToken: ct));
     }
 
-    /// <summary>Every subscriber in id order, read as it is consumed: never the whole list in memory.</summary>
-    public async IAsyncEnumerable<Subscriber> StreamAllAsync([EnumeratorCancellation] CancellationToken ct = default)
+    /// <summary>
+    /// Every subscriber (or those matching <paramref name="filter"/>) in id order, read as it is consumed: never
+    /// the whole list in memory.
+    /// </summary>
+    public async IAsyncEnumerable<Subscriber> StreamAllAsync(SubscriberFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
+        var args = FilterArgs(filter ?? new());
         await using var connection = await db.OpenAsync(ct);
-        await foreach (var row in connection.QueryUnbufferedAsync<Row>(SubscriberQueries.All).WithCancellation(ct))
+        await foreach (var row in connection.QueryUnbufferedAsync<Row>(SubscriberQueries.All, args).WithCancellation(ct))
         {
             yield return row.ToSubscriber();
         }
@@ -167,6 +171,14 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         return await IsSuppressedAsync(connection, null, EmailAddressRules.Normalize(email), ct);
     }
 
+    /// <summary>Those of <paramref name="emails"/> (normalised) that were erased, to report before an import.</summary>
+    public async Task<IReadOnlySet<string>> FindSuppressedAsync(IEnumerable<string> emails, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var hashes = await SuppressionHashesAsync(connection, null, ct);
+        return emails.Where(e => hashes.Contains(SuppressionHash(e))).ToHashSet(StringComparer.Ordinal);
+    }
+
     // ---- adding ----
 
     /// <summary>
@@ -198,13 +210,18 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         var checkedRows = rows.Select(Check).ToList();
         return await InTransactionAsync(async (connection, tx) =>
         {
+            // Erased addresses are few: one read of them all beats a query per row of a large file.
+            var suppressed = await SuppressionHashesAsync(connection, tx, ct);
             int added = 0, updated = 0, unchanged = 0;
             foreach (var row in checkedRows)
             {
                 var existing = await FindRowAsync(connection, tx, SubscriberQueries.ByEmail, new { email = row.Email }, ct);
                 if (existing is null)
                 {
-                    await RefuseSuppressedAsync(connection, tx, row.Email, ct);
+                    if (suppressed.Contains(SuppressionHash(row.Email)))
+                    {
+                        throw new UsageException(SuppressedMessage(row.Email));
+                    }
                     await InsertAsync(connection, tx, row, context, ct);
                     added++;
                 }
@@ -292,14 +309,10 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     /// Stops mail to an address that bounces permanently; <paramref name="detail"/> (e.g. the SMTP reply) goes into
     /// the ledger. An unsubscribed address stays unsubscribed.
     /// </summary>
-    public async Task<Subscriber?> MarkBouncedAsync(long id, ConsentContext context, string? detail = null, CancellationToken ct = default)
-    {
-        var subscriber = await GetAsync(id, ct);
-        return subscriber is { Status: SubscriberStatus.Unsubscribed }
-            ? subscriber
-            : await MoveAsync(id, SubscriberStatus.Bounced, ConsentEvent.Bounced,
-                [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused], context, detail, ct);
-    }
+    public Task<Subscriber?> MarkBouncedAsync(long id, ConsentContext context, string? detail = null, CancellationToken ct = default) =>
+        MoveAsync(id, SubscriberStatus.Bounced, ConsentEvent.Bounced,
+            [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused], context, detail, ct,
+            leaveAlone: [SubscriberStatus.Unsubscribed]);
 
     /// <summary>
     /// "Erase me": deletes the subscriber with their topics and tokens, clears the personal columns of their consent
@@ -414,12 +427,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             return (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
         }, ct);
 
-    /// <summary>Moves a subscriber to <paramref name="to"/> from one of <paramref name="from"/>; already there: nothing to do.</summary>
+    /// <summary>
+    /// Moves a subscriber to <paramref name="to"/> from one of <paramref name="from"/>. Already there, or in one of
+    /// <paramref name="leaveAlone"/>: nothing to do. Any other status: a <see cref="UsageException"/>.
+    /// </summary>
     Task<Subscriber?> MoveAsync(long id, string to, string @event, string[] from, ConsentContext context, string? detail,
-        CancellationToken ct) =>
+        CancellationToken ct, string[]? leaveAlone = null) =>
         ChangeAsync(id, async (connection, tx, row) =>
         {
-            if (row.Status == to)
+            if (row.Status == to || (leaveAlone?.Contains(row.Status) ?? false))
             {
                 return;
             }
@@ -464,7 +480,7 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             now,
             confirmedAt = confirmed ? now : (DateTimeOffset?)null,
         }, tx, cancellationToken: ct));
-        await WriteTopicsAsync(connection, tx, id, subscriber.Topics, ct);
+        await AddTopicsAsync(connection, tx, id, subscriber.Topics, ct);
         // One event says how the subscription came to be: asked for (pending), or vouched for by an administrator.
         var @event = subscriber.Status switch
         {
@@ -512,9 +528,12 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     static async Task WriteTopicsAsync(DbConnection connection, DbTransaction tx, long id, TopicSelection topicSelection, CancellationToken ct)
     {
         await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.ClearTopics, new { id }, tx, cancellationToken: ct));
+        await AddTopicsAsync(connection, tx, id, topicSelection, ct);
+    }
+
+    static async Task AddTopicsAsync(DbConnection connection, DbTransaction tx, long id, TopicSelection topicSelection, CancellationToken ct) =>
         await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.AddTopic,
             topicSelection.TopicIds.Select(topicId => new { id, topicId }), tx, cancellationToken: ct));
-    }
 
     async Task SetStatusAsync(DbConnection connection, DbTransaction tx, long id, string status, CancellationToken ct)
     {
@@ -541,6 +560,10 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     static async Task<bool> IsSuppressedAsync(DbConnection connection, DbTransaction? tx, string email, CancellationToken ct) =>
         await connection.ExecuteScalarAsync<long>(new CommandDefinition(SubscriberQueries.IsSuppressed,
             new { hash = SuppressionHash(email) }, tx, cancellationToken: ct)) > 0;
+
+    static async Task<HashSet<string>> SuppressionHashesAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct) =>
+        (await connection.QueryAsync<string>(new CommandDefinition(SubscriberQueries.SuppressionHashes, transaction: tx, cancellationToken: ct)))
+            .ToHashSet(StringComparer.Ordinal);
 
     static async Task RefuseSuppressedAsync(DbConnection connection, DbTransaction tx, string email, CancellationToken ct)
     {

@@ -1,21 +1,124 @@
 using System.CommandLine;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Storage;
+using ReasonPhrases = Microsoft.AspNetCore.WebUtilities.ReasonPhrases;
 
 namespace PprnetNewsletter.Web;
 
 public static class WebSetup
 {
+    /// <summary>Rate-limiter policy of the subscribe form.</summary>
+    public const string SubscribePolicy = "subscribe";
+
+    /// <summary>Rate-limiter policy of every page reached through a token (confirm, preferences, unsubscribe).</summary>
+    public const string TokenPolicy = "token";
+
+    /// <summary>The largest request body accepted, unless an endpoint says otherwise (the CSV import does).</summary>
+    public const long MaxRequestBodyBytes = 256 * 1024;
+
     /// <summary>Kestrel on Web:Urls, and what the public pages need.</summary>
     public static WebApplicationBuilder AddWeb(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<WebOptions>(WebOptions.Section);
         var urls = builder.Configuration[$"{WebOptions.Section}:{nameof(WebOptions.Urls)}"];
         builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(urls) ? new WebOptions().Urls : urls);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+        });
+        builder.Services.Configure<FormOptions>(form =>
+        {
+            form.ValueCountLimit = 200;             // the subscribe form has under 50 fields
+            form.ValueLengthLimit = 16 * 1024;
+            form.KeyLengthLimit = 200;
+        });
+        builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
+            // Only a reverse proxy on this machine (the default known proxies: loopback) is believed.
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
+
+        // Antiforgery tokens are protected with keys kept beside the database, so a restart does not void
+        // the forms open in visitors' browsers.
+        builder.Services.AddDataProtection().SetApplicationName("pprnet");
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<Db, ILoggerFactory>((keys, db, logs) =>
+            keys.XmlRepository = new FileSystemXmlRepository(
+                new DirectoryInfo(Path.Combine(Path.GetDirectoryName(db.Path)!, "keys")), logs));
+        builder.Services.AddAntiforgery(antiforgery =>
+        {
+            antiforgery.Cookie.Name = "pprnet-antiforgery";
+            antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            antiforgery.FormFieldName = "__antiforgery";
+        });
+        builder.Services.AddRateLimiter(limiter =>
+        {
+            limiter.AddPolicy(SubscribePolicy, context => PerClientAddress(context, o => o.SubscribeLimitPerMinute));
+            limiter.AddPolicy(TokenPolicy, context => PerClientAddress(context, o => o.TokenLimitPerMinute));
+            limiter.OnRejected = async (rejected, _) =>
+            {
+                if (rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                {
+                    rejected.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
+                }
+                await ErrorResponses.WriteAsync(rejected.HttpContext, StatusCodes.Status429TooManyRequests,
+                    "Too many requests", "Too many requests from your address. Please wait a minute and try again.");
+            };
+        });
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<WebExceptionHandler>();
+        builder.Services.AddSingleton<PageRenderer>();
+        builder.Services.AddHostedService<PageCompiler>();
         return builder;
+    }
+
+    static RateLimitPartition<string> PerClientAddress(HttpContext context, Func<WebOptions, int> permitsPerMinute)
+    {
+        var options = context.RequestServices.GetRequiredService<IOptions<WebOptions>>().Value;
+        return RateLimitPartition.GetFixedWindowLimiter(
+            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = permitsPerMinute(options), Window = TimeSpan.FromMinutes(1) });
+    }
+
+    /// <summary>
+    /// What runs before every endpoint: client address from a local reverse proxy, errors as pages or
+    /// ProblemDetails, security headers, per-address rate limits.
+    /// </summary>
+    public static WebApplication UseWebHardening(this WebApplication app)
+    {
+        app.UseForwardedHeaders();
+        app.UseSecurityHeaders();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(context => ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
+            ReasonPhrases.GetReasonPhrase(context.HttpContext.Response.StatusCode), StatusDetail(context.HttpContext.Response.StatusCode)));
+        app.UseRateLimiter();
+        return app;
+    }
+
+    static string StatusDetail(int statusCode) => statusCode switch
+    {
+        StatusCodes.Status404NotFound => "There is no page at this address. Check the link, or start from the home page.",
+        StatusCodes.Status405MethodNotAllowed => "This address does not accept that kind of request.",
+        _ => "The request could not be completed.",
+    };
+
+    /// <summary>The public pages: subscribe, confirm, preferences, one-click unsubscribe, archive, the style sheet.</summary>
+    public static WebApplication MapWebPages(this WebApplication app)
+    {
+        app.MapGet("/site.css", (PageRenderer pages) => Results.File(Path.Combine(pages.Folder, "site.css"), "text/css; charset=utf-8"))
+            .ExcludeFromDescription();
+        app.MapSubscribePages();
+        app.MapArchivePages();
+        return app;
     }
 
     /// <summary>GET /health: 200 when the database answers.</summary>

@@ -168,6 +168,27 @@ public class SubscriberStoreTests
     }
 
     [Fact]
+    public void A_consent_source_the_ledger_does_not_know_is_a_programming_error()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConsentContext("website"));
+        Assert.Equal(ConsentSource.OneClick, new ConsentContext(ConsentSource.OneClick).Source);
+    }
+
+    [Fact]
+    public async Task A_bounce_after_an_unsubscribe_leaves_the_subscriber_unsubscribed_without_an_event()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var store = StoreOf(test, TimeProvider.System);
+        var id = (await store.AddAsync(new NewSubscriber("ann@example.org", "", TopicSelection.All), ConsentContext.Admin)).Id;
+        await store.UnsubscribeAsync(id, Web);
+
+        var after = await store.MarkBouncedAsync(id, new ConsentContext(ConsentSource.Bounce), "550 no such user");
+
+        Assert.Equal(SubscriberStatus.Unsubscribed, after!.Status);
+        Assert.Equal(2, (await store.ConsentEventsAsync(id)).Count);
+    }
+
+    [Fact]
     public async Task Erasure_leaves_only_a_suppression_hash_and_anonymised_events()
     {
         await using var test = await TestApp.CreateAsync();

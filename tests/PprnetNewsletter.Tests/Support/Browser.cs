@@ -1,0 +1,74 @@
+using System.Drawing;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+
+namespace PprnetNewsletter.Tests.Support;
+
+/// <summary>
+/// Headless Debian Chromium driven by Debian's chromedriver (both at /usr/bin; .ci/run installs them). Paths
+/// are explicit so Selenium never tries to download a browser or a driver. Each browser has a fresh profile.
+/// </summary>
+public sealed class Browser : IDisposable
+{
+    const string ChromiumPath = "/usr/bin/chromium";
+    const string DriverFolder = "/usr/bin";
+    const string DriverFile = "chromedriver";
+
+    readonly DirectoryInfo _profile;
+
+    Browser(ChromeDriver driver, DirectoryInfo profile)
+    {
+        Driver = driver;
+        _profile = profile;
+    }
+
+    public ChromeDriver Driver { get; }
+
+    /// <summary>Where screenshots are kept as test artefacts: TestResults/screenshots under the test output folder.</summary>
+    public static string ScreenshotFolder => Path.Combine(AppContext.BaseDirectory, "TestResults", "screenshots");
+
+    public static Browser Start()
+    {
+        var profile = Directory.CreateTempSubdirectory("pprnet-chromium-");
+        var service = ChromeDriverService.CreateDefaultService(DriverFolder, DriverFile);
+        service.SuppressInitialDiagnosticInformation = true;
+        service.HideCommandPromptWindow = true;
+        var options = new ChromeOptions { BinaryLocation = ChromiumPath };
+        options.AddArguments(
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            $"--user-data-dir={profile.FullName}");
+        var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+        driver.Manage().Window.Size = new Size(1100, 1900);
+        return new Browser(driver, profile);
+    }
+
+    public void GoTo(Uri url) => Driver.Navigate().GoToUrl(url);
+
+    public IWebElement Find(string css) => Driver.FindElement(By.CssSelector(css));
+
+    public IReadOnlyCollection<IWebElement> FindAll(string css) => Driver.FindElements(By.CssSelector(css));
+
+    /// <summary>Saves a PNG of the current page and returns its path.</summary>
+    public string Screenshot(string name)
+    {
+        Directory.CreateDirectory(ScreenshotFolder);
+        var path = Path.Combine(ScreenshotFolder, name + ".png");
+        Driver.GetScreenshot().SaveAsFile(path);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        Driver.Quit();
+        Driver.Dispose();
+        try
+        {
+            _profile.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+            // Chromium may still be releasing its profile files: the temp folder is cleaned by the OS later.
+        }
+    }
+}
