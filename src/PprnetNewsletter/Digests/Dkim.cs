@@ -42,6 +42,14 @@ public sealed class DkimSigning
         _signer.Sign(message, _headers);
     }
 
+    /// <summary>Relaxed/relaxed canonicalization: survives the whitespace and header folding relays change.</summary>
+    internal static DkimSigner Relaxed(DkimSigner signer)
+    {
+        signer.HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed;
+        signer.BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed;
+        return signer;
+    }
+
     /// <summary>The signer for <paramref name="options"/>, or an exception whose message names the key file and the problem.</summary>
     internal static DkimSigner Load(DkimOptions options, string contentRoot)
     {
@@ -52,11 +60,7 @@ public sealed class DkimSigning
         }
         try
         {
-            return new DkimSigner(path, options.Domain!.Trim(), options.Selector!.Trim(), DkimSignatureAlgorithm.RsaSha256)
-            {
-                HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
-                BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
-            };
+            return Relaxed(new DkimSigner(path, options.Domain!.Trim(), options.Selector!.Trim(), DkimSignatureAlgorithm.RsaSha256));
         }
         catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException or ArgumentException or InvalidCastException)
         {

@@ -221,12 +221,13 @@ public class SmtpDeliveryTests
         var arrivals = new System.Collections.Concurrent.ConcurrentQueue<long>();
         smtp.BeforeAccept = _ => arrivals.Enqueue(Environment.TickCount64);
 
+        var started = Environment.TickCount64;
         var result = await test.Sender().SendAsync(Month);
 
         Assert.Equal(30, result.Sent);
         var times = arrivals.Order().ToArray();
         // 20 a second with a bucket of 2 (100 ms refills): 30 messages need at least (30 - 2) / 20 s.
-        Assert.True(times[^1] - times[0] >= 1300, $"30 messages in {times[^1] - times[0]} ms");
+        Assert.True(times[^1] - started >= 1300, $"30 messages in {times[^1] - started} ms");
         var busiestSecond = times.Select(t => times.Count(u => u >= t && u < t + 1000)).Max();
         Assert.True(busiestSecond <= 23, $"{busiestSecond} messages within one second");
     }
