@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using MimeKit;
-using MimeKit.Cryptography;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
@@ -70,8 +68,7 @@ sealed class DigestBench(
     async Task<EditionMessages> SignedAsync(Edition edition)
     {
         using var rsa = RSA.Create(2048);
-        using var pem = new MemoryStream(Encoding.ASCII.GetBytes(rsa.ExportRSAPrivateKeyPem()));
-        var signer = DkimSigning.Relaxed(new DkimSigner(pem, assembly.SenderDomain, "bench", DkimSignatureAlgorithm.RsaSha256));
+        var signer = DkimSigning.Relaxed(new NativeRsaDkimSigner(rsa.ExportRSAPrivateKeyPem(), assembly.SenderDomain, "bench"));
         var signing = ActivatorUtilities.CreateInstance<MessageAssembly>(services, new DkimSigning(signer));
         return await ActivatorUtilities.CreateInstance<EditionMessageFactory>(services, signing).PrepareAsync(edition);
     }
