@@ -26,10 +26,16 @@ public static class Program
             root.Subcommands.Add(verb);
         }
         root.Subcommands.Add(app.SubscriberVerbs());  // subscribers add | list | import | export
-        root.Subcommands.Add(app.DigestVerbs());    // digest preview (the delivery feature adds send, resend, status)
+        var digest = app.DigestVerbs();             // digest preview
+        foreach (var verb in app.DeliveryVerbs())   // digest send | resend | status
+        {
+            digest.Subcommands.Add(verb);
+        }
+        root.Subcommands.Add(digest);
         root.Subcommands.Add(new Command("bench", "Measure the hot paths on this machine.")
         {
             app.DigestBenchVerb(),                  // bench digest: selection + render + MIME per digest
+            app.SendBenchVerb(),                    // bench send: enqueue + send to smtp-sink, vs smtp-source and bare MailKit
         });
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
 

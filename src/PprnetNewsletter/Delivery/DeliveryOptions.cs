@@ -14,4 +14,39 @@ public sealed class DeliveryOptions
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00",
         ErrorMessage = "Delivery:GiveUpAfter must be between 00:01:00 and 30.00:00:00")]
     public TimeSpan GiveUpAfter { get; set; } = TimeSpan.FromDays(3);
+
+    /// <summary>Retries of a transient failure within one run, before the row is deferred to a later run.</summary>
+    [Range(0, 10, ErrorMessage = "Delivery:RetryAttempts must be between 0 and 10")]
+    public int RetryAttempts { get; set; } = 3;
+
+    /// <summary>The first in-run back-off; it doubles with each retry, with jitter.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00",
+        ErrorMessage = "Delivery:RetryDelay must be between 00:00:00.001 and 00:10:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The first wait before a deferred row is tried again; later waits grow with the time already spent
+    /// (so roughly double), up to six hours, until <see cref="GiveUpAfter"/>.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00",
+        ErrorMessage = "Delivery:DeferredRetryInterval must be between 00:00:00 and 1.00:00:00")]
+    public TimeSpan DeferredRetryInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the service looks for deferred rows that are due (and sends interrupted by a crash).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00",
+        ErrorMessage = "Delivery:RetryPollInterval must be between 00:00:01 and 1.00:00:00")]
+    public TimeSpan RetryPollInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a claimed row belongs to the process that claimed it. A row still 'sending' after its lease
+    /// (its process died) goes back to work; keep it well above one message's worst case with retries.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00",
+        ErrorMessage = "Delivery:LeaseDuration must be between 00:00:01 and 1.00:00:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long the whole send pauses when the SMTP server keeps failing, before it is tried again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00",
+        ErrorMessage = "Delivery:CircuitBreakDuration must be between 00:00:00.001 and 01:00:00")]
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 }

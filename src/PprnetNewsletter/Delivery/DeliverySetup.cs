@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using PprnetNewsletter.Hosting;
 
@@ -13,7 +15,149 @@ public static class DeliverySetup
         builder.Services.AddSingleton<IMailTransport>(sp =>
             sp.GetRequiredService<IOptions<SmtpOptions>>().Value.UsesPickupDirectory
                 ? ActivatorUtilities.CreateInstance<PickupDirectoryTransport>(sp)
-                : throw new NotSupportedException("SMTP delivery is not built yet"));
+                : ActivatorUtilities.CreateInstance<SmtpTransport>(sp));
+        builder.Services.AddSingleton<DeliveryLedger>();
+        builder.Services.AddSingleton<DeliveryResilience>();
+        builder.Services.AddSingleton<EditionSender>();
         return builder;
+    }
+
+    /// <summary>The verbs under <c>digest</c> that deliver: <c>send</c>, <c>resend</c>, <c>status</c>.</summary>
+    public static IEnumerable<Command> DeliveryVerbs(this WebApplication app)
+    {
+        yield return SendVerb(app);
+        yield return ResendVerb(app);
+        yield return StatusVerb(app);
+    }
+
+    /// <summary>The verb <c>bench send</c>: the engine end to end against smtp-sink.</summary>
+    public static Command SendBenchVerb(this WebApplication app) => SendBench.Verb(app);
+
+    static Argument<string> MonthArgument() => new("month") { Description = "The edition's month, YYYY-MM (e.g. 2023-03)." };
+
+    static Command SendVerb(WebApplication app)
+    {
+        var month = MonthArgument();
+        var dryRun = new Option<bool>("--dry-run") { Description = "Compose every message and count them; send nothing, change nothing." };
+        var send = new Command("send", "Send the edition now (the schedule's engine): resumable, and a second run sends nothing.") { month, dryRun };
+        send.SetAction((parse, ct) => DeliverAsync(app, parse.GetValue(dryRun) ? "Dry run" : "Send", (sender, progress) =>
+            parse.GetValue(dryRun)
+                ? sender.DryRunAsync(parse.GetValue(month)!, progress, ct)
+                : sender.SendAsync(parse.GetValue(month)!, progress, ct)));
+        return send;
+    }
+
+    static Command ResendVerb(WebApplication app)
+    {
+        var month = MonthArgument();
+        var email = new Option<string>("--email") { Description = "Resend to this one subscriber." };
+        var failed = new Option<bool>("--failed") { Description = "Retry every recipient whose delivery failed." };
+        var recent = new Option<bool>("--new") { Description = "Send to subscribers confirmed after the edition went out." };
+        var resend = new Command("resend", "Resend an edition: to one subscriber, to the failed rows, or to new subscribers.")
+        {
+            month, email, failed, recent,
+        };
+        resend.Validators.Add(result =>
+        {
+            var chosen = (result.GetValue(email) is null ? 0 : 1) + (result.GetValue(failed) ? 1 : 0) + (result.GetValue(recent) ? 1 : 0);
+            if (chosen != 1)
+            {
+                result.AddError("Choose exactly one of --email EMAIL, --failed or --new.");
+            }
+        });
+        resend.SetAction(async (parse, ct) =>
+        {
+            var request = parse.GetValue(email) is { } address ? new ResendRequest(ResendKind.Email, address)
+                : parse.GetValue(failed) ? new ResendRequest(ResendKind.Failed)
+                : new ResendRequest(ResendKind.New);
+            var left = 0;
+            var code = await DeliverAsync(app, "Resend", async (sender, progress) =>
+            {
+                var result = await sender.ResendAsync(parse.GetValue(month)!, request, progress, ct);
+                Console.WriteLine($"{result.Queued} queued for resending.");
+                left = result.LeftFailed;
+                return result.Send;
+            });
+            if (left > 0)
+            {
+                Console.WriteLine($"{left} failed row(s) left as they are: their subscriber is no longer confirmed.");
+            }
+            return code;
+        });
+        return resend;
+    }
+
+    static Command StatusVerb(WebApplication app)
+    {
+        var month = MonthArgument();
+        var status = new Command("status", "Counts per delivery state and the commonest failure reasons.") { month };
+        status.SetAction(async (parse, ct) =>
+        {
+            var report = await app.Services.GetRequiredService<EditionSender>().StatusAsync(parse.GetValue(month)!, ct);
+            var c = CultureInfo.InvariantCulture;
+            Console.WriteLine($"Edition {report.Month}: {report.Status}, {report.SummaryCount} summaries");
+            if (report.SendStartedAt is { } started)
+            {
+                Console.WriteLine(string.Create(c, $"  send started {started:u}{(report.SentAt is { } sent ? $", finished {sent:u}" : "")}"));
+            }
+            foreach (var (state, count) in report.Counts)
+            {
+                Console.WriteLine(string.Create(c, $"  {state,-9} {count,10:N0}"));
+            }
+            if (report.TopReasons.Count > 0)
+            {
+                Console.WriteLine("Most common reasons:");
+                foreach (var r in report.TopReasons)
+                {
+                    Console.WriteLine(string.Create(c, $"  {r.Count,8:N0}  {r.State,-8}  {r.Reason}{(r.Example is null || r.Example == r.Reason ? "" : $"  (e.g. \"{r.Example}\")")}"));
+                }
+            }
+            if (report.Note is not null)
+            {
+                Console.WriteLine($"Note: {report.Note}");
+            }
+            return ExitCodes.Success;
+        });
+        return status;
+    }
+
+    /// <summary>Runs a send with the progress line on stderr, prints the summary; a halted send exits 1 with its reason.</summary>
+    static async Task<int> DeliverAsync(WebApplication app, string what, Func<EditionSender, IProgress<SendProgress>, Task<SendResult>> run)
+    {
+        var progress = ConsoleSendProgress.ForStandardError(app.Services.GetRequiredService<TimeProvider>());
+        SendResult result;
+        try
+        {
+            result = await run(app.Services.GetRequiredService<EditionSender>(), progress);
+        }
+        catch (DeliveryHaltedException e)
+        {
+            progress.Complete();
+            await Console.Error.WriteLineAsync(e.Message);
+            return ExitCodes.Failure;
+        }
+        progress.Complete();
+        if (what == "Dry run")
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Dry run {result.Month}: {result.Sent:N0} would be sent, {result.Skipped:N0} skipped (nothing matches their topics). Nothing was sent."));
+            return ExitCodes.Success;
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{what} {result.Month}: {result.Sent:N0} sent, {result.Failed:N0} failed, {result.Deferred:N0} deferred, {result.Skipped:N0} skipped in {result.Elapsed.TotalSeconds:N1} s."));
+        if (result.NextRetryAt is { } next)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Deferred rows are retried from {next:u} (by the service, or run this again)."));
+        }
+        if (result.EditionSent)
+        {
+            Console.WriteLine($"The {result.Month} edition is complete.");
+        }
+        if (result.StoppedBecause is { } why)
+        {
+            Console.WriteLine($"Stopped: {why}. Run it again to resume.");
+            return ExitCodes.Failure;
+        }
+        return ExitCodes.Success;
     }
 }

@@ -1,7 +1,10 @@
+using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 
 namespace PprnetNewsletter.Delivery;
 
+[TypeConverter(typeof(SmtpSecurityConverter))]
 public enum SmtpSecurity
 {
     None,
@@ -33,5 +36,26 @@ public sealed class SmtpOptions
     [Range(0, 100_000, ErrorMessage = "Smtp:MessagesPerSecond must be between 0 (no limit) and 100000")]
     public int MessagesPerSecond { get; set; }
 
+    /// <summary>How long one message (or connecting) may take before the attempt counts as a transient failure.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Smtp:Timeout must be between 00:00:00.100 and 00:10:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+
     public bool UsesPickupDirectory => string.IsNullOrWhiteSpace(Host);
+}
+
+/// <summary>
+/// Reads Smtp:Security. The configuration binder's own error for a bad enum value does not say which values
+/// exist; this one does (the binder wraps it and names the key).
+/// </summary>
+public sealed class SmtpSecurityConverter : EnumConverter
+{
+    public SmtpSecurityConverter() : base(typeof(SmtpSecurity))
+    {
+    }
+
+    public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) =>
+        value is string text && Enum.TryParse<SmtpSecurity>(text.Trim(), ignoreCase: true, out var security) && Enum.IsDefined(security)
+            ? security
+            : throw new FormatException(
+                $"Smtp:Security \"{value}\" is not valid; use one of {string.Join(", ", Enum.GetNames<SmtpSecurity>())}.");
 }

@@ -36,21 +36,24 @@ public static class DigestSetup
     {
         var month = new Argument<string>("month") { Description = "The edition, YYYY-MM." };
         var email = new Option<string>("--email") { Description = "The subscriber's address.", Required = true };
-        var output = new Option<string>("--out") { Description = "Folder to write EMAIL.eml, .html and .txt into.", DefaultValueFactory = _ => "data/preview" };
+        var output = new Option<string?>("--out") { Description = "Folder to write EMAIL.eml, .html and .txt into (default: data/preview)." };
         var preview = new Command("preview", "Write one subscriber's digest (EMAIL.eml, .html, .txt) exactly as it would be sent.")
         {
             month, email, output,
         };
-        preview.SetAction(async (parsed, ct) =>
+        preview.SetAction((parsed, ct) => ReportTemplateErrorsAsync(async () =>
         {
-            var outcome = await app.Services.GetRequiredService<DigestPreview>().WriteAsync(
-                parsed.GetValue(month)!, parsed.GetValue(email)!, AppHome.Resolve(app.Environment.ContentRootPath, parsed.GetValue(output)!), ct);
+            // A folder typed on the command line is relative to the shell's directory; the default lives with the data.
+            var folder = parsed.GetValue(output) is { } typed
+                ? Path.GetFullPath(typed)
+                : AppHome.Resolve(app.Environment.ContentRootPath, "data/preview");
+            var outcome = await app.Services.GetRequiredService<DigestPreview>().WriteAsync(parsed.GetValue(month)!, parsed.GetValue(email)!, folder, ct);
             foreach (var line in outcome.Report)
             {
                 Console.WriteLine(line);
             }
             return ExitCodes.Success;
-        });
+        }));
         return new Command("digest", "Monthly digests: preview (and the sending verbs).") { preview };
     }
 
@@ -60,7 +63,7 @@ public static class DigestSetup
         var iterations = new Option<int>("--iterations") { Description = "Digests to compose per measurement.", DefaultValueFactory = _ => 20_000 };
         var month = new Option<string?>("--month") { Description = "Measure a real edition (YYYY-MM) instead of a sample of three summaries." };
         var command = new Command("digest", "Measure selection + render + MIME for one digest, on one thread.") { iterations, month };
-        command.SetAction(async (parsed, ct) =>
+        command.SetAction((parsed, ct) => ReportTemplateErrorsAsync(async () =>
         {
             var bench = ActivatorUtilities.CreateInstance<DigestBench>(app.Services);
             foreach (var line in await bench.RunAsync(parsed.GetValue(iterations), parsed.GetValue(month), ct))
@@ -68,7 +71,21 @@ public static class DigestSetup
                 Console.WriteLine(line);
             }
             return ExitCodes.Success;
-        });
+        }));
         return command;
+    }
+
+    /// <summary>A broken template is the operator's to fix: its file and line, not a stack trace.</summary>
+    static async Task<int> ReportTemplateErrorsAsync(Func<Task<int>> verb)
+    {
+        try
+        {
+            return await verb();
+        }
+        catch (TemplateException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return ExitCodes.Failure;
+        }
     }
 }

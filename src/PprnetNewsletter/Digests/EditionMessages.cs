@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using MimeKit;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
+using PprnetNewsletter.Subscribers;
 
 namespace PprnetNewsletter.Digests;
 
@@ -15,7 +16,7 @@ public sealed class EditionMessageFactory(
     TopicCatalog topics,
     EmailRenderer renderer,
     MessageAssembly assembly,
-    ILinkTokens tokens,
+    LinkTokens tokens,
     IOptions<DigestOptions> options) : IEditionMessageFactory
 {
     async Task<IEditionMessages?> IEditionMessageFactory.PrepareAsync(string month, CancellationToken ct) =>
@@ -54,13 +55,13 @@ public sealed class EditionMessages : IEditionMessages
     readonly IReadOnlyDictionary<long, string> _topicNames;
     readonly EmailRenderer _renderer;
     readonly MessageAssembly _assembly;
-    readonly ILinkTokens _tokens;
+    readonly LinkTokens _tokens;
     readonly bool _sendWhenNoMatch;
     readonly string _feedbackId;
     readonly ConcurrentDictionary<(ulong Mask, bool HasName), Lazy<PersonalisedEmail>> _variants = new();
 
     internal EditionMessages(Edition edition, IReadOnlyDictionary<long, string> topicNames, EmailRenderer renderer,
-        MessageAssembly assembly, ILinkTokens tokens, bool sendWhenNoMatch)
+        MessageAssembly assembly, LinkTokens tokens, bool sendWhenNoMatch)
     {
         _edition = edition;
         _topicNames = topicNames;
@@ -99,8 +100,8 @@ public sealed class EditionMessages : IEditionMessages
         var variant = Variant(mask, values.Name.Length > 0);
         var (html, text) = variant.Fill(values);
 
-        var message = _assembly.Build(values.Name, recipient.Email, variant.Subject, MessageId(recipient, resendCount), text, html);
-        _assembly.AddListHeaders(message, values[Slot.Unsubscribe], links.UnsubscribeMailto(unsubscribeToken), _feedbackId);
+        var message = _assembly.Build(variant.Headers, values.Name, recipient.Email, MessageId(recipient, resendCount), text, html);
+        MessageAssembly.AddListUnsubscribe(message, values[Slot.Unsubscribe], links.UnsubscribeMailto(unsubscribeToken));
         _assembly.Sign(message);
         return message;
     }
@@ -117,11 +118,23 @@ public sealed class EditionMessages : IEditionMessages
         return $"{_edition.Month}.{recipient.SubscriberId}{resend}.{Convert.ToHexStringLower(hash[..5])}@{_assembly.SenderDomain}";
     }
 
-    /// <summary>Renders the fullest variant, so a template that cannot render this edition fails before the first email.</summary>
-    internal void Warm() => Variant(DigestSelection.MatchMask(_edition, allTopics: true, []), hasName: true);
+    /// <summary>
+    /// Renders the fullest variants (and the note, when configured), so a template that cannot render this
+    /// edition fails here, before the first email.
+    /// </summary>
+    internal void Warm()
+    {
+        var all = DigestSelection.MatchMask(_edition, allTopics: true, []);
+        Variant(all, hasName: true);
+        Variant(all, hasName: false);
+        if (_sendWhenNoMatch)
+        {
+            Variant(0, hasName: true);
+        }
+    }
 
     PersonalisedEmail Variant(ulong mask, bool hasName) =>
-        _variants.GetOrAdd((mask, hasName), key => new Lazy<PersonalisedEmail>(() => Render(key.Mask, key.HasName))).Value;
+        _variants.GetOrAdd((mask, hasName), static (key, self) => new Lazy<PersonalisedEmail>(() => self.Render(key.Mask, key.HasName)), this).Value;
 
     PersonalisedEmail Render(ulong mask, bool hasName)
     {
@@ -149,6 +162,6 @@ public sealed class EditionMessages : IEditionMessages
         };
         // Compose is synchronous (the engine's seam); RazorLight completes synchronously for templates that do
         // not await, and this runs once per variant, never per email.
-        return _renderer.RenderAsync(EmailTemplates.Digest, model).GetAwaiter().GetResult();
+        return _renderer.RenderAsync(EmailTemplates.Digest, model, _feedbackId).GetAwaiter().GetResult();
     }
 }

@@ -1,4 +1,7 @@
+using Microsoft.Extensions.Options;
+using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
+using Quartz;
 
 namespace PprnetNewsletter.Scheduling;
 
@@ -8,6 +11,25 @@ public static class SchedulingSetup
     public static WebApplicationBuilder AddScheduling(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<ScheduleOptions>(ScheduleOptions.Section);
+        builder.Services.AddSingleton<ScheduledEditions>();
+        builder.Services.AddQuartz(q =>
+        {
+            var monthly = new JobKey("monthly-edition");
+            q.AddJob<MonthlyEditionJob>(j => j.WithIdentity(monthly));
+            q.AddTrigger((sp, t) => t.ForJob(monthly).WithIdentity("monthly-edition")
+                .WithSchedule(CronScheduleBuilder.Create(EditionSchedule.CronOf(sp.GetRequiredService<IOptions<ScheduleOptions>>().Value))));
+            // Quartz keeps no memory across restarts: this one-off run at start-up sends an edition whose trigger
+            // time passed while the service was down (the decision makes it once, never twice).
+            q.AddTrigger(t => t.ForJob(monthly).WithIdentity("monthly-edition-catch-up").StartNow());
+
+            var retry = new JobKey("delivery-retry");
+            q.AddJob<DeliveryRetryJob>(j => j.WithIdentity(retry));
+            q.AddTrigger((sp, t) => t.ForJob(retry).WithIdentity("delivery-retry").StartNow()
+                .WithSchedule(SimpleScheduleBuilder.Create()
+                    .WithInterval(sp.GetRequiredService<IOptions<DeliveryOptions>>().Value.RetryPollInterval)
+                    .RepeatForever()));
+        });
+        builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         return builder;
     }
 }

@@ -34,6 +34,10 @@ public sealed class SqlTime : SqlMapper.TypeHandler<DateTimeOffset>
     {
         if (Interlocked.Exchange(ref _registered, 1) == 0)
         {
+            // Dapper's built-in map for DateTimeOffset wins over a handler for parameters (it would write
+            // "2026-11-27 17:58:56.1234567+00:00", which compares wrongly with this format): remove it first.
+            SqlMapper.RemoveTypeMap(typeof(DateTimeOffset));
+            SqlMapper.RemoveTypeMap(typeof(DateTimeOffset?));
             SqlMapper.AddTypeHandler(new SqlTime());
         }
     }

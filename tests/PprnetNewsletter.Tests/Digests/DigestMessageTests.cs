@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Time.Testing;
 using MimeKit;
 using PprnetNewsletter.Digests;
+using PprnetNewsletter.Subscribers;
 using PprnetNewsletter.Tests.Support;
 using static PprnetNewsletter.Tests.Digests.DigestTestData;
 
@@ -66,10 +67,26 @@ public partial class DigestMessageTests
         Assert.Equal("1.0", message.Headers[HeaderId.MimeVersion]);
         Assert.Equal("PPRNet Research Digest <digest.pprnet.example.org>", message.Headers["List-Id"]);
         Assert.Equal(
-            "<https://news.example.org/u/unsubscribe-1-token>, <mailto:digest@pprnet.example.org?subject=unsubscribe-unsubscribe-1-token>",
+            $"<{UnsubscribeUrl(test, Ann)}>, <mailto:digest@pprnet.example.org?subject=unsubscribe-{Token(test, Ann, LinkPurpose.Unsubscribe)}>",
             Unfold(message.Headers["List-Unsubscribe"]!));
         Assert.Equal("List-Unsubscribe=One-Click", message.Headers["List-Unsubscribe-Post"]);
         Assert.Equal("2023-03:digest:pprnet", message.Headers["Feedback-ID"]);
+    }
+
+    [Fact]
+    public async Task The_unsubscribe_and_preference_links_carry_tokens_for_this_reader_and_purpose()
+    {
+        var (test, edition) = await PrepareAsync();
+        await using var _ = test;
+        var tokens = test.Get<LinkTokens>();
+
+        var (message, _) = await ComposeAsync(test, edition, Bob);
+
+        var unsubscribe = Regex.Match(message.Headers["List-Unsubscribe"]!, "<https://news.example.org/u/([^>]+)>").Groups[1].Value;
+        var preferences = Regex.Match(message.HtmlBody!, "https://news.example.org/preferences/([^\"]+)").Groups[1].Value;
+        Assert.True(tokens.TryVerify(unsubscribe, LinkPurpose.Unsubscribe, out var id) && id == Bob);
+        Assert.True(tokens.TryVerify(preferences, LinkPurpose.Preferences, out id) && id == Bob);
+        Assert.False(tokens.TryVerify(unsubscribe, LinkPurpose.Preferences, out var _));
     }
 
     [Fact]
@@ -157,8 +174,8 @@ public partial class DigestMessageTests
             Assert.Contains("1145 Carling Avenue, Ottawa, ON K1Z 7K4, Canada", body);
             Assert.Contains("pprnet@example.org", body);
             Assert.Contains("because you subscribed to the PPRNet research digest as ann.smith@example.org", body);
-            Assert.Contains("https://news.example.org/u/unsubscribe-1-token", body);
-            Assert.Contains("https://news.example.org/preferences/preferences-1-token", body);
+            Assert.Contains(UnsubscribeUrl(test, Ann), body);
+            Assert.Contains(PreferencesUrl(test, Ann), body);
         }
     }
 

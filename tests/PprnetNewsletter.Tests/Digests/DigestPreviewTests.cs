@@ -1,7 +1,9 @@
-using Microsoft.Extensions.DependencyInjection;
+using System.CommandLine;
 using MimeKit;
+using PprnetNewsletter.Content;
 using PprnetNewsletter.Digests;
 using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Subscribers;
 using PprnetNewsletter.Tests.Support;
 using static PprnetNewsletter.Tests.Digests.DigestTestData;
 
@@ -9,36 +11,46 @@ namespace PprnetNewsletter.Tests.Digests;
 
 public class DigestPreviewTests
 {
-    static DigestPreview Preview(TestApp test) => ActivatorUtilities.CreateInstance<DigestPreview>(test.App.Services, Factory(test));
+    static Task<int> RunAsync(TestApp test, params string[] args) =>
+        Cli.RunAsync(test.App, args, new RootCommand { test.App.DigestVerbs() });
+
+    /// <summary>The repository's sample content: January 2023 has three summaries.</summary>
+    static string SampleMonth(string month) => Path.Combine(Content.ContentFixtures.SampleFolder, month);
 
     [Fact]
-    public async Task A_reader_of_two_topics_gets_exactly_the_tagged_summaries_and_the_rest_under_also_this_month()
+    public async Task The_preview_verb_gives_a_reader_of_two_topics_exactly_the_tagged_summaries_and_the_rest_under_also_this_month()
     {
         await using var test = await TestApp.CreateAsync();
-        await SeedAsync(test);
+        await test.Get<SummaryImporter>().ImportAsync(SampleMonth("2023-01"));
+        var topics = test.Get<TopicCatalog>();
+        var ids = new[] { (await topics.FindAsync("Empathy"))!.Id, (await topics.FindAsync("outcomes-and-deterioration"))!.Id };
+        await test.Get<SubscriberStore>().AddAsync(
+            new NewSubscriber("ann.smith@example.org", "Dr. Ann Smith", TopicSelection.Of(ids)), ConsentContext.Admin);
         var folder = Path.Combine(test.Folder, "preview");
 
-        var outcome = await Preview(test).WriteAsync(Month, "ANN.SMITH@example.org", folder);
+        var exit = await RunAsync(test, "digest", "preview", "2023-01", "--email", "Ann.Smith@example.org", "--out", folder);
 
+        Assert.Equal(ExitCodes.Success, exit);
         var eml = Path.Combine(folder, "ann.smith@example.org.eml");
-        Assert.Equal([eml, Path.ChangeExtension(eml, ".html"), Path.ChangeExtension(eml, ".txt")], outcome.Files);
         var message = await MimeMessage.LoadAsync(eml);
         Assert.Equal(message.HtmlBody, await File.ReadAllTextAsync(Path.ChangeExtension(eml, ".html")));
         Assert.Equal(message.TextBody, await File.ReadAllTextAsync(Path.ChangeExtension(eml, ".txt")));
-        Assert.Equal("PPRNet research digest, March 2023: 2 summaries on your topics", message.Subject);
-
-        foreach (var body in new[] { message.HtmlBody!, message.TextBody! })
+        Assert.Equal("PPRNet research digest, January 2023: 2 summaries on your topics", message.Subject);
+        const string Covid = "The Impact of COVID-19 on Mental Health Workers’ Well-Being";           // Empathy
+        const string Humility = "Working Alliance and Therapist Cultural Humility Reduce the Impact of Microaggressions"; // Outcomes
+        const string Broaching = "Ways to Address Cultural Topics in Psychotherapy";                   // neither
+        foreach (var (body, heading) in new[] { (message.HtmlBody!, "Also this month"), (Unwrapped(message.TextBody!), "ALSO THIS MONTH") })
         {
-            var also = body.IndexOf(body == message.HtmlBody ? "Also this month" : "ALSO THIS MONTH", StringComparison.Ordinal);
+            var also = body.IndexOf(heading, StringComparison.Ordinal);
             Assert.True(also > 0);
-            Assert.InRange(body.IndexOf(Mentalize, StringComparison.Ordinal), 0, also);
-            Assert.InRange(body.IndexOf(Alliance, StringComparison.Ordinal), 0, also);
-            Assert.True(body.IndexOf(NegativeEffects, StringComparison.Ordinal) > also);
-            Assert.Equal(1, CountOf(body, NegativeEffects));
+            Assert.InRange(body.IndexOf(Covid, StringComparison.Ordinal), 0, also);
+            Assert.InRange(body.IndexOf(Humility, StringComparison.Ordinal), body.IndexOf(Covid, StringComparison.Ordinal), also);
+            Assert.True(body.IndexOf(Broaching, StringComparison.Ordinal) > also);
+            Assert.Equal(1, CountOf(body, Broaching));
         }
-        Assert.Equal("1.0", message.Headers[HeaderId.MimeVersion]);
-        Assert.NotNull(message.Headers["List-Unsubscribe"]);
-        Assert.Contains(outcome.Report, line => line.Contains("Subject: PPRNet research digest", StringComparison.Ordinal));
+        Assert.Equal(2, CountOf(message.HtmlBody!, "Practice Implications"));
+        Assert.Contains("https://news.example.org/archive/2023-01#broaching-cultural-topics", message.HtmlBody);
+        Assert.Equal("List-Unsubscribe=One-Click", message.Headers["List-Unsubscribe-Post"]);
     }
 
     [Fact]
@@ -48,12 +60,14 @@ public class DigestPreviewTests
         await SeedAsync(test);
         var folder = Path.Combine(test.Folder, "preview");
 
-        var outcome = await Preview(test).WriteAsync(Month, "carol@example.org", folder);
+        var outcome = await test.Get<DigestPreview>().WriteAsync(Month, "carol@example.org", folder);
 
         Assert.Null(outcome.Message);
         Assert.Empty(outcome.Files);
         Assert.False(Directory.Exists(folder));
         Assert.Contains(outcome.Report, line => line.Contains("no summary on their topics in March 2023", StringComparison.Ordinal));
+        Assert.Equal(ExitCodes.Success, await RunAsync(test, "digest", "preview", Month, "--email", "carol@example.org", "--out", folder));
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]
@@ -61,10 +75,12 @@ public class DigestPreviewTests
     {
         await using var test = await TestApp.CreateAsync();
         await SeedAsync(test);
+        var folder = Path.Combine(test.Folder, "preview");
 
-        var outcome = await Preview(test).WriteAsync(Month, "dan@example.org", Path.Combine(test.Folder, "preview"));
+        var outcome = await test.Get<DigestPreview>().WriteAsync(Month, "dan@example.org", folder);
 
         Assert.NotNull(outcome.Message);
+        Assert.Equal(["dan@example.org.eml", "dan@example.org.html", "dan@example.org.txt"], Directory.GetFiles(folder).Select(Path.GetFileName).Order());
         Assert.Contains(outcome.Report, line => line.Contains("dan@example.org is pending, so they would not receive this edition", StringComparison.Ordinal));
     }
 
@@ -76,11 +92,16 @@ public class DigestPreviewTests
     {
         await using var test = await TestApp.CreateAsync();
         await SeedAsync(test);
+        var folder = Path.Combine(test.Folder, "preview");
 
-        var error = await Assert.ThrowsAsync<UsageException>(() => Preview(test).WriteAsync(month, email, Path.Combine(test.Folder, "preview")));
+        var error = await Assert.ThrowsAsync<UsageException>(() => test.Get<DigestPreview>().WriteAsync(month, email, folder));
 
         Assert.Contains(message, error.Message);
+        Assert.Equal(ExitCodes.BadInput, await RunAsync(test, "digest", "preview", month, "--email", email, "--out", folder));
+        Assert.False(Directory.Exists(folder));
     }
 
     static int CountOf(string text, string value) => (text.Length - text.Replace(value, "").Length) / value.Length;
+
+    static string Unwrapped(string text) => System.Text.RegularExpressions.Regex.Replace(text.Replace("\r\n", "\n"), @"(?<=\S)\n(?=[ ]*\S)[ ]*", " ");
 }

@@ -4,6 +4,7 @@ using MimeKit;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Digests;
 using PprnetNewsletter.Storage;
+using PprnetNewsletter.Subscribers;
 using PprnetNewsletter.Tests.Support;
 
 namespace PprnetNewsletter.Tests.Digests;
@@ -48,10 +49,10 @@ static class DigestTestData
                 implications_markdown, implications_html, implications_text, imported_at, updated_at)
             VALUES
               (11, 1, 'capacity-to-mentalize', 1, @Mentalize, 'Halstensen, K., et al. (2021). Depression and mentalizing. Journal of Counseling Psychology, 68(6), 705–718.',
-               'Quantitative', 'x', @body, @bodyText, 'x', '<p>Gauge mentalizing early & support it.</p>', 'Gauge mentalizing early & support it.', 'x', 'x'),
-              (12, 1, 'negative-effects', 2, @NegativeEffects, NULL, NULL, 'x', @body, @bodyText, 'x', '<p>Monitor progress.</p>', 'Monitor progress.', 'x', 'x'),
+               'Quantitative', 'x', @body, @bodyText, 'x', '<p>Gauge mentalizing early & support it.</p>', 'Gauge mentalizing early & support it.', @T, @T),
+              (12, 1, 'negative-effects', 2, @NegativeEffects, NULL, NULL, 'x', @body, @bodyText, 'x', '<p>Monitor progress.</p>', 'Monitor progress.', @T, @T),
               (13, 1, 'alliance-training', 3, @Alliance, 'Author, A. (2020). Alliance training. Psychotherapy Research, 30(1), 1–12.',
-               'Qualitative', 'x', @body, @bodyText, 'x', '<p>Ask for feedback.</p>', 'Ask for feedback.', 'x', 'x');
+               'Qualitative', 'x', @body, @bodyText, 'x', '<p>Ask for feedback.</p>', 'Ask for feedback.', @T, @T);
             INSERT INTO summary_topics (summary_id, topic_id) SELECT 11, id FROM topics WHERE slug IN ('depression-and-depressive-symptoms', 'psychodynamic-therapy-pdt');
             INSERT INTO summary_topics (summary_id, topic_id) SELECT 12, id FROM topics WHERE slug IN ('outcomes-and-deterioration', 'therapist-factors');
             INSERT INTO summary_topics (summary_id, topic_id) SELECT 13, id FROM topics WHERE slug IN ('training', 'alliance-and-therapeutic-relationship');
@@ -64,19 +65,28 @@ static class DigestTestData
             INSERT INTO subscriber_topics (subscriber_id, topic_id) SELECT 1, id FROM topics WHERE slug IN ('depression-and-depressive-symptoms', 'training');
             INSERT INTO subscriber_topics (subscriber_id, topic_id) SELECT 3, id FROM topics WHERE slug = 'empathy';
             INSERT INTO subscriber_topics (subscriber_id, topic_id) SELECT 4, id FROM topics WHERE slug = 'depression-and-depressive-symptoms';
-            """, new { Mentalize, NegativeEffects, Alliance, body, bodyText });
+            """, new { Mentalize, NegativeEffects, Alliance, body, bodyText, T = "2023-03-01T00:00:00.0000000Z" });
     }
 
-    /// <summary>The edition factory as the sending engine gets it, with test link tokens and, optionally, a fake clock.</summary>
+    /// <summary>The edition factory as the sending engine gets it, optionally on a fake clock.</summary>
     public static EditionMessageFactory Factory(TestApp test, TimeProvider? time = null)
     {
         var assembly = ActivatorUtilities.CreateInstance<MessageAssembly>(test.App.Services, time ?? TimeProvider.System);
-        return ActivatorUtilities.CreateInstance<EditionMessageFactory>(test.App.Services, new TestLinkTokens(), assembly);
+        return ActivatorUtilities.CreateInstance<EditionMessageFactory>(test.App.Services, assembly);
     }
+
+    public static string Token(TestApp test, long subscriberId, LinkPurpose purpose) =>
+        test.Get<LinkTokens>().Create(subscriberId, purpose);
+
+    public static string UnsubscribeUrl(TestApp test, long subscriberId) =>
+        "https://news.example.org/u/" + Token(test, subscriberId, LinkPurpose.Unsubscribe);
+
+    public static string PreferencesUrl(TestApp test, long subscriberId) =>
+        "https://news.example.org/preferences/" + Token(test, subscriberId, LinkPurpose.Preferences);
 
     public static async Task<Recipient> RecipientAsync(TestApp test, long subscriberId)
     {
-        var s = (await test.Get<PprnetNewsletter.Subscribers.SubscriberStore>().GetAsync(subscriberId))!;
+        var s = (await test.Get<SubscriberStore>().GetAsync(subscriberId))!;
         return new Recipient(s.Id, s.Email, s.Name, s.AllTopics, s.TopicIds);
     }
 
@@ -90,10 +100,4 @@ static class DigestTestData
         var raw = stream.ToArray();
         return (MimeMessage.Load(new MemoryStream(raw)), raw);
     }
-}
-
-/// <summary>Readable, deterministic tokens: the real ones are the subscribers feature's (and tested there).</summary>
-sealed class TestLinkTokens : ILinkTokens
-{
-    public string Create(long subscriberId, LinkPurpose purpose) => $"{purpose.ToString().ToLowerInvariant()}-{subscriberId}-token";
 }

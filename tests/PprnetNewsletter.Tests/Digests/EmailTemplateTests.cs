@@ -1,4 +1,6 @@
+using System.CommandLine;
 using PprnetNewsletter.Digests;
+using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Tests.Support;
 
 namespace PprnetNewsletter.Tests.Digests;
@@ -71,6 +73,20 @@ public class EmailTemplateTests
         var error = await Assert.ThrowsAsync<TemplateException>(() => test.App.StartAsync());
 
         Assert.Contains("_Layout.cshtml, line 5", error.Message);
+    }
+
+    [Fact]
+    public async Task A_broken_template_fails_the_preview_verb_without_writing_anything()
+    {
+        await using var test = await AppWithTemplatesAsync("Digest.txt.cshtml", s => InsertLine(s, 6, "@Model.Missing"));
+        await DigestTestData.SeedAsync(test);
+        var folder = Path.Combine(test.Folder, "preview");
+
+        var exit = await Cli.RunAsync(test.App, ["digest", "preview", DigestTestData.Month, "--email", "ann.smith@example.org", "--out", folder],
+            new RootCommand { test.App.DigestVerbs() });
+
+        Assert.Equal(ExitCodes.Failure, exit);
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]

@@ -1,0 +1,436 @@
+using System.Data;
+using System.Text.Json;
+using System.Runtime.CompilerServices;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using PprnetNewsletter.Storage;
+using PprnetNewsletter.Subscribers;
+
+namespace PprnetNewsletter.Delivery;
+
+/// <summary>The states of a ledger row (deliveries.state).</summary>
+public static class DeliveryState
+{
+    public const string Pending = "pending";
+    public const string Sending = "sending";
+    public const string Sent = "sent";
+    public const string Deferred = "deferred";
+    public const string Failed = "failed";
+    public const string Skipped = "skipped";
+
+    public static IReadOnlyList<string> All { get; } = [Pending, Sending, Sent, Deferred, Failed, Skipped];
+}
+
+/// <summary>The states of an edition (editions.status).</summary>
+public static class EditionStatus
+{
+    public const string Draft = "draft";
+    public const string Sending = "sending";
+    public const string Sent = "sent";
+}
+
+/// <summary>An edition as the sending engine sees it.</summary>
+public sealed record EditionInfo(long Id, string Month, string Status, long SummaryCount, DateTimeOffset? SendStartedAt, DateTimeOffset? SentAt);
+
+/// <summary>
+/// A ledger row claimed for sending, with its recipient as they are now. <see cref="Recipient"/> is null when the
+/// subscriber was deleted; <see cref="SubscriberStatus"/> may no longer be 'confirmed' (unsubscribed since enqueue).
+/// </summary>
+public sealed record ClaimedDelivery(long DeliveryId, int ResendCount, DateTimeOffset? FirstAttemptAt, Recipient? Recipient, string? SubscriberStatus);
+
+/// <summary>What became of one attempt at one row; the ledger records it on the row and in its history.</summary>
+public sealed record DeliveryOutcome(
+    long DeliveryId,
+    int ResendCount,
+    string State,
+    DateTimeOffset At,
+    DateTimeOffset? NextAttemptAt = null,
+    int? SmtpCode = null,
+    string? EnhancedStatus = null,
+    string? Reply = null,
+    string? Error = null,
+    string? MessageId = null);
+
+/// <summary>How many rows an edition has in one state, and the commonest reasons behind failed and deferred rows.</summary>
+public sealed record LedgerCounts(IReadOnlyDictionary<string, long> ByState, IReadOnlyList<FailureReason> TopReasons);
+
+public sealed record FailureReason(string State, string Reason, long Count, string? Example);
+
+/// <summary>
+/// The per-recipient delivery ledger: one row per edition and subscriber, the unit of resumable sending. The
+/// engine's only view of the database; all of its SQL lives here.
+/// </summary>
+public sealed class DeliveryLedger(Db db)
+{
+    const string EditionByMonth = """
+        SELECT e.id, e.month, e.status, (SELECT count(*) FROM summaries s WHERE s.edition_id = e.id) AS SummaryCount,
+               e.send_started_at AS SendStartedAt, e.sent_at AS SentAt
+        FROM editions e WHERE e.month = @month
+        """;
+
+    // Compare-and-set: of two processes starting the same edition, exactly one sees a changed row.
+    const string StartEdition = """
+        UPDATE editions SET status = 'sending', send_started_at = @now WHERE id = @editionId AND status = 'draft'
+        """;
+
+    // One statement for the whole list; the unique (edition_id, subscriber_id) makes it idempotent.
+    const string Enqueue = """
+        INSERT INTO deliveries (edition_id, subscriber_id, state, created_at, updated_at)
+        SELECT @editionId, s.id, 'pending', @now, @now
+        FROM subscribers s
+        WHERE s.status = 'confirmed'
+          AND (@confirmedAfter IS NULL OR s.confirmed_at > @confirmedAfter)
+          AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = suppression_hash(s.email))
+        ON CONFLICT (edition_id, subscriber_id) DO NOTHING
+        """;
+
+    // Expired leases and due deferred rows first (few, found by partial indexes), then pending rows in order: three
+    // statements in one transaction, each able to use its own index.
+    static readonly string[] Claims = [.. new[]
+    {
+        "state = 'sending' AND lease_until < @now AND edition_id = @editionId",
+        "state = 'deferred' AND next_attempt_at <= @now AND edition_id = @editionId",
+        "edition_id = @editionId AND state = 'pending' ORDER BY id",
+    }.Select(rows => $"""
+        UPDATE deliveries SET state = 'sending', lease_until = @leaseUntil, updated_at = @now
+        WHERE id IN (SELECT id FROM deliveries WHERE {rows} LIMIT @limit)
+        RETURNING id
+        """)];
+
+    const string ClaimedRecipients = """
+        SELECT d.id AS DeliveryId, d.resend_count AS ResendCount, d.first_attempt_at AS FirstAttemptAt,
+               s.id AS SubscriberId, s.email AS Email, s.name AS Name, s.status AS Status, s.all_topics AS AllTopics,
+               (SELECT group_concat(t.topic_id) FROM subscriber_topics t WHERE t.subscriber_id = s.id) AS TopicIds
+        FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+        WHERE d.id IN (SELECT value FROM json_each(@ids))
+        ORDER BY d.id
+        """;
+
+    const string RecordOutcome = """
+        UPDATE deliveries
+        SET state = @state, attempts = attempts + 1, lease_until = NULL, next_attempt_at = @next,
+            first_attempt_at = coalesce(first_attempt_at, @at), last_error = @error, smtp_code = @code,
+            enhanced_status = @enhanced, smtp_reply = @reply, message_id = coalesce(@messageId, message_id),
+            updated_at = @at, sent_at = CASE WHEN @state = 'sent' THEN @at ELSE sent_at END
+        WHERE id = @id
+        """;
+
+    const string RecordAttempt = """
+        INSERT INTO delivery_attempts (delivery_id, resend_count, attempted_at, outcome, smtp_code, enhanced_status,
+                                       smtp_reply, error, message_id)
+        VALUES (@id, @resendCount, @at, @state, @code, @enhanced, @reply, @error, @messageId)
+        """;
+
+    const string Release = """
+        UPDATE deliveries SET state = 'pending', lease_until = NULL, updated_at = @now
+        WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'sending'
+        """;
+
+    const string CompleteEdition = """
+        UPDATE editions SET status = 'sent', sent_at = @now
+        WHERE id = @editionId AND status = 'sending'
+          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE edition_id = @editionId AND state IN ('pending', 'sending', 'deferred'))
+        """;
+
+    const string CountClaimable = """
+        SELECT (SELECT count(*) FROM deliveries WHERE edition_id = @editionId AND state = 'pending')
+             + (SELECT count(*) FROM deliveries WHERE edition_id = @editionId AND state = 'sending' AND lease_until < @now)
+             + (SELECT count(*) FROM deliveries WHERE state = 'deferred' AND next_attempt_at <= @now AND edition_id = @editionId)
+        """;
+
+    const string EditionsWithDueWork = """
+        SELECT e.month FROM editions e
+        WHERE e.status IN ('sending', 'sent')
+          AND (EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'pending')
+               OR EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'sending' AND d.lease_until < @now)
+               OR EXISTS (SELECT 1 FROM deliveries d WHERE d.state = 'deferred' AND d.next_attempt_at <= @now AND d.edition_id = e.id))
+        ORDER BY e.month
+        """;
+
+    const string NextDeferredAttempt = """
+        SELECT min(next_attempt_at) FROM deliveries WHERE state = 'deferred' AND edition_id = @editionId
+        """;
+
+    const string CountsByState = "SELECT state, count(*) FROM deliveries WHERE edition_id = @editionId GROUP BY state";
+
+    const string TopFailureReasons = """
+        SELECT state AS State,
+               CASE WHEN smtp_code IS NOT NULL THEN smtp_code || coalesce(' ' || enhanced_status, '')
+                    ELSE coalesce(last_error, 'unknown') END AS Reason,
+               count(*) AS Count, min(coalesce(smtp_reply, last_error)) AS Example
+        FROM deliveries WHERE edition_id = @editionId AND state IN ('failed', 'deferred')
+        GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT @limit
+        """;
+
+    // A resend is a new round for the row: its history stays in delivery_attempts, resend_count changes the Message-ID.
+    const string RequeueFailed = """
+        UPDATE deliveries
+        SET state = 'pending', resend_count = resend_count + 1, lease_until = NULL, next_attempt_at = NULL,
+            first_attempt_at = NULL, updated_at = @now
+        WHERE edition_id = @editionId AND state = 'failed'
+          AND subscriber_id IN (SELECT id FROM subscribers WHERE status = 'confirmed')
+        """;
+
+    const string CountFailed = "SELECT count(*) FROM deliveries WHERE edition_id = @editionId AND state = 'failed'";
+
+    const string RequeueOne = """
+        INSERT INTO deliveries (edition_id, subscriber_id, state, created_at, updated_at)
+        VALUES (@editionId, @subscriberId, 'pending', @now, @now)
+        ON CONFLICT (edition_id, subscriber_id) DO UPDATE
+        SET state = 'pending', resend_count = resend_count + 1, lease_until = NULL, next_attempt_at = NULL,
+            first_attempt_at = NULL, updated_at = excluded.updated_at
+        WHERE state NOT IN ('pending', 'sending')
+        """;
+
+    const string EligibleNotDone = """
+        SELECT s.id AS SubscriberId, s.email AS Email, s.name AS Name, s.status AS Status, s.all_topics AS AllTopics,
+               (SELECT group_concat(t.topic_id) FROM subscriber_topics t WHERE t.subscriber_id = s.id) AS TopicIds
+        FROM subscribers s
+        WHERE s.status = 'confirmed'
+          AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = suppression_hash(s.email))
+          AND NOT EXISTS (SELECT 1 FROM deliveries d
+                          WHERE d.edition_id = @editionId AND d.subscriber_id = s.id AND d.state IN ('sent', 'skipped', 'failed'))
+        ORDER BY s.id
+        """;
+
+    // Mapped by property, not constructor: SQLite reports a NULL column as a blob, which no constructor matches.
+    sealed class ClaimedRow
+    {
+        public long DeliveryId { get; init; }
+
+        public long ResendCount { get; init; }
+
+        public DateTimeOffset? FirstAttemptAt { get; init; }
+
+        public long? SubscriberId { get; init; }
+
+        public string? Email { get; init; }
+
+        public string? Name { get; init; }
+
+        public string? Status { get; init; }
+
+        public long? AllTopics { get; init; }
+
+        public string? TopicIds { get; init; }
+    }
+
+    public async Task<EditionInfo?> FindEditionAsync(string month, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.QuerySingleOrDefaultAsync<EditionInfo>(new CommandDefinition(EditionByMonth, new { month }, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Moves the edition from draft to sending and enqueues every eligible subscriber, in one transaction: either
+    /// the edition is 'sending' with its whole list, or nothing happened. Returns the rows enqueued, or null when
+    /// the edition was not a draft (another process, or an earlier run, started it).
+    /// </summary>
+    public async Task<int?> StartAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
+    {
+        await using var connection = await OpenWithFunctionsAsync(ct);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+        if (await connection.ExecuteAsync(new CommandDefinition(StartEdition, new { editionId, now }, tx, cancellationToken: ct)) == 0)
+        {
+            return null;
+        }
+        var rows = await connection.ExecuteAsync(new CommandDefinition(
+            Enqueue, new { editionId, now, confirmedAfter = (DateTimeOffset?)null }, tx, commandTimeout: 0, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        return rows;
+    }
+
+    /// <summary>Enqueues eligible subscribers confirmed after <paramref name="confirmedAfter"/> who have no row yet.</summary>
+    public async Task<int> EnqueueConfirmedAfterAsync(long editionId, DateTimeOffset confirmedAfter, DateTimeOffset now, CancellationToken ct = default)
+    {
+        await using var connection = await OpenWithFunctionsAsync(ct);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            Enqueue, new { editionId, now, confirmedAfter = (DateTimeOffset?)confirmedAfter }, commandTimeout: 0, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Atomically takes up to <paramref name="limit"/> rows that need work (pending, lease expired, deferred and due)
+    /// and leases them until <paramref name="leaseUntil"/>. Two processes never claim the same row.
+    /// </summary>
+    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(
+        long editionId, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+        var ids = new List<long>();
+        foreach (var claim in Claims)
+        {
+            ids.AddRange(await connection.QueryAsync<long>(new CommandDefinition(
+                claim, new { editionId, limit = limit - ids.Count, now, leaseUntil }, tx, cancellationToken: ct)));
+        }
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+        var rows = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
+            ClaimedRecipients, new { ids = JsonSerializer.Serialize(ids) }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        return rows.Select(r => new ClaimedDelivery(
+            r.DeliveryId,
+            (int)r.ResendCount,
+            r.FirstAttemptAt,
+            r.SubscriberId is { } id ? new Recipient(id, r.Email!, r.Name!, r.AllTopics == 1, ParseIds(r.TopicIds)) : null,
+            r.Status)).ToList();
+    }
+
+    /// <summary>Commits a group of outcomes in one transaction: each row's new state and its history entry.</summary>
+    public async Task RecordAsync(IReadOnlyCollection<DeliveryOutcome> outcomes, CancellationToken ct = default)
+    {
+        if (outcomes.Count == 0)
+        {
+            return;
+        }
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+        // Two prepared statements reused for the whole group: the hot path of a large send.
+        using var update = Prepare(connection, tx, RecordOutcome, "@id", "@state", "@next", "@at", "@error", "@code", "@enhanced", "@reply", "@messageId");
+        using var insert = Prepare(connection, tx, RecordAttempt, "@id", "@resendCount", "@at", "@state", "@code", "@enhanced", "@reply", "@error", "@messageId");
+        foreach (var o in outcomes)
+        {
+            foreach (var command in new[] { update, insert })
+            {
+                Set(command, "@id", o.DeliveryId);
+                Set(command, "@state", o.State);
+                Set(command, "@at", SqlTime.ToText(o.At));
+                Set(command, "@error", o.Error);
+                Set(command, "@code", o.SmtpCode);
+                Set(command, "@enhanced", o.EnhancedStatus);
+                Set(command, "@reply", o.Reply);
+                Set(command, "@messageId", o.MessageId);
+            }
+            Set(update, "@next", o.NextAttemptAt is { } next ? SqlTime.ToText(next) : null);
+            Set(insert, "@resendCount", o.ResendCount);
+            await update.ExecuteNonQueryAsync(ct);
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>Gives claimed rows that were never attempted back to the queue (a graceful stop).</summary>
+    public async Task ReleaseAsync(IReadOnlyCollection<long> deliveryIds, DateTimeOffset now, CancellationToken ct = default)
+    {
+        if (deliveryIds.Count == 0)
+        {
+            return;
+        }
+        await using var connection = await db.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            Release, new { ids = JsonSerializer.Serialize(deliveryIds), now }, cancellationToken: ct));
+    }
+
+    /// <summary>Marks the edition sent once no row is left to work on. True when this call did it.</summary>
+    public async Task<bool> CompleteIfDoneAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteAsync(new CommandDefinition(CompleteEdition, new { editionId, now }, cancellationToken: ct)) == 1;
+    }
+
+    public async Task<long> CountClaimableAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountClaimable, new { editionId, now }, cancellationToken: ct));
+    }
+
+    /// <summary>Months of started editions with rows to work on now: pending, lease expired, or deferred and due.</summary>
+    public async Task<IReadOnlyList<string>> EditionsWithDueWorkAsync(DateTimeOffset now, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return (await connection.QueryAsync<string>(new CommandDefinition(EditionsWithDueWork, new { now }, cancellationToken: ct))).ToList();
+    }
+
+    public async Task<DateTimeOffset?> NextDeferredAttemptAsync(long editionId, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var text = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(NextDeferredAttempt, new { editionId }, cancellationToken: ct));
+        return text is null ? null : SqlTime.FromText(text);
+    }
+
+    public async Task<LedgerCounts> CountsAsync(long editionId, int topReasons, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var byState = DeliveryState.All.ToDictionary(s => s, _ => 0L);
+        foreach (var (state, count) in await connection.QueryAsync<(string, long)>(new CommandDefinition(CountsByState, new { editionId }, cancellationToken: ct)))
+        {
+            byState[state] = count;
+        }
+        var reasons = await connection.QueryAsync<(string State, string Reason, long Count, string? Example)>(new CommandDefinition(
+            TopFailureReasons, new { editionId, limit = topReasons }, cancellationToken: ct));
+        return new LedgerCounts(byState, reasons.Select(r => new FailureReason(r.State, r.Reason, r.Count, r.Example)).ToList());
+    }
+
+    /// <summary>
+    /// Puts the failed rows of subscribers still confirmed back in the queue as a new round. Returns how many were
+    /// requeued and how many stay failed (their subscriber bounced, unsubscribed or was erased).
+    /// </summary>
+    public async Task<(int Requeued, int LeftFailed)> RequeueFailedAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+        var requeued = await connection.ExecuteAsync(new CommandDefinition(RequeueFailed, new { editionId, now }, tx, cancellationToken: ct));
+        var left = await connection.ExecuteScalarAsync<int>(new CommandDefinition(CountFailed, new { editionId }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        return (requeued, left);
+    }
+
+    /// <summary>Queues one subscriber for the edition: a new round of their row, or a first row. False if already queued.</summary>
+    public async Task<bool> RequeueOneAsync(long editionId, long subscriberId, DateTimeOffset now, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteAsync(new CommandDefinition(RequeueOne, new { editionId, subscriberId, now }, cancellationToken: ct)) == 1;
+    }
+
+    /// <summary>
+    /// Streams the eligible subscribers who have no finished row for the edition (what a send would still do),
+    /// one at a time: a million subscribers never sit in memory together.
+    /// </summary>
+    public async IAsyncEnumerable<Recipient> StreamEligibleAsync(long editionId, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await using var connection = await OpenWithFunctionsAsync(ct);
+        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(
+            EligibleNotDone, new { editionId }, commandTimeout: 0, cancellationToken: ct));
+        while (await reader.ReadAsync(ct))
+        {
+            yield return RecipientRow(reader);
+        }
+    }
+
+    static Recipient RecipientRow(IDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetString(1),
+        reader.GetString(2),
+        reader.GetInt64(4) == 1,
+        ParseIds(reader.IsDBNull(5) ? null : reader.GetString(5)));
+
+    static long[] ParseIds(string? csv) =>
+        string.IsNullOrEmpty(csv) ? [] : csv.Split(',').Select(s => long.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).Order().ToArray();
+
+    /// <summary>
+    /// A connection with suppression_hash(email), the subscribers feature's key of suppressions.email_hash, so suppressed addresses are filtered inside the one enqueue statement.
+    /// </summary>
+    async Task<SqliteConnection> OpenWithFunctionsAsync(CancellationToken ct)
+    {
+        var connection = await db.OpenAsync(ct);
+        connection.CreateFunction("suppression_hash", (string email) => SubscriberStore.SuppressionHash(email), isDeterministic: true);
+        return connection;
+    }
+
+    static SqliteCommand Prepare(SqliteConnection connection, SqliteTransaction tx, string sql, params string[] names)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = tx;
+        foreach (var name in names)
+        {
+            command.Parameters.Add(new SqliteParameter(name, null));
+        }
+        command.Prepare();
+        return command;
+    }
+
+    static void Set(SqliteCommand command, string name, object? value) => command.Parameters[name].Value = value ?? DBNull.Value;
+}

@@ -1,0 +1,297 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Dapper;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using PprnetNewsletter.Content;
+using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Storage;
+
+namespace PprnetNewsletter.Delivery;
+
+/// <summary>
+/// <c>bench send</c>: the whole engine end to end on this machine. Seeds N subscribers with random topic subsets
+/// into a throw-away database, imports the repository's content, enqueues and sends an edition to Postfix's
+/// smtp-sink on 127.0.0.1, and in the same run measures what the loopback allows: smtp-source's raw rate and a bare
+/// MailKit send of pre-built messages, at the same message size and number of connections.
+/// </summary>
+static class SendBench
+{
+    const string Sink = "/usr/sbin/smtp-sink";
+    const string Source = "/usr/sbin/smtp-source";
+    const int BareMessages = 20_000;
+
+    public static Command Verb(WebApplication app)
+    {
+        var subscribers = new Option<int>("--subscribers") { Description = "How many subscribers to seed and send to.", DefaultValueFactory = _ => 100_000 };
+        var connections = new Option<int>("--connections") { Description = "SMTP connections (Smtp:MaxConnections).", DefaultValueFactory = _ => 4 };
+        var bench = new Command("send", "Seed N subscribers in a temporary database, send an edition to smtp-sink on 127.0.0.1 and report messages/s and peak memory.")
+        {
+            subscribers, connections,
+        };
+        bench.SetAction(async (parse, ct) =>
+        {
+            foreach (var line in await RunAsync(app, parse.GetValue(subscribers), parse.GetValue(connections), ct))
+            {
+                Console.WriteLine(line);
+            }
+            return ExitCodes.Success;
+        });
+        return bench;
+    }
+
+    static async Task<IReadOnlyList<string>> RunAsync(WebApplication host, int count, int connections, CancellationToken ct)
+    {
+        if (count < 1 || connections is < 1 or > 64)
+        {
+            throw new UsageException("--subscribers must be at least 1 and --connections between 1 and 64.");
+        }
+        if (!File.Exists(Sink) || !File.Exists(Source))
+        {
+            throw new UsageException($"The benchmark needs Postfix's {Sink} and {Source}: apt-get install postfix.");
+        }
+        var c = CultureInfo.InvariantCulture;
+        var report = new List<string>
+        {
+            string.Create(c, $"Machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}."),
+        };
+        var folder = Path.Combine(Path.GetTempPath(), "pprnet-bench-" + Guid.NewGuid().ToString("N"));
+        var port = FreePort();
+        using var sink = StartSink(port);
+        try
+        {
+            await using var app = Program.BuildApp(serve: false, new Dictionary<string, string?>
+            {
+                ["Storage:Database"] = Path.Combine(folder, "bench.db"),
+                ["Delivery:PickupDirectory"] = Path.Combine(folder, "outbox"),
+                ["Smtp:Host"] = "127.0.0.1",
+                ["Smtp:Port"] = port.ToString(c),
+                ["Smtp:MaxConnections"] = connections.ToString(c),
+                ["Smtp:MessagesPerSecond"] = "0",
+            });
+            await app.InitializeAsync(ct);
+            var services = app.Services;
+
+            var watch = Stopwatch.StartNew();
+            await SeedAsync(services.GetRequiredService<Db>(), count, ct);
+            report.Add(string.Create(c, $"Seeded {count:N0} subscribers with random topic subsets in {watch.Elapsed.TotalSeconds:N1} s."));
+            await services.GetRequiredService<SummaryImporter>().ImportAsync(Path.Combine(host.Environment.ContentRootPath, "content"), ct);
+            var ledger = services.GetRequiredService<DeliveryLedger>();
+            var month = (await LatestEditionAsync(services.GetRequiredService<Db>(), ct))
+                ?? throw new UsageException("No edition in content/: the benchmark sends the repository's sample content.");
+            var edition = (await ledger.FindEditionAsync(month, ct))!;
+
+            watch.Restart();
+            var enqueued = await ledger.StartAsync(edition.Id, DateTimeOffset.UtcNow, ct);
+            report.Add(string.Create(c, $"Enqueue: {enqueued:N0} ledger rows in one INSERT … SELECT in {watch.Elapsed.TotalSeconds:N2} s."));
+
+            // Compiling the Razor templates (Roslyn) is a one-off start-up cost, paid before the send; the send's own
+            // peak is measured from there (Linux lets a process reset its high-water mark).
+            await services.GetRequiredService<IEditionMessageFactory>().PrepareAsync(month, ct);
+            GC.Collect();
+            var baseline = Status("VmRSS");
+            var resetPeak = TryResetPeak();
+            var result = await services.GetRequiredService<EditionSender>().SendAsync(month, null, ct);
+            var peak = Status("VmHWM");
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            report.Add(string.Create(c, $"Live managed heap after the send (full GC): {GC.GetTotalMemory(forceFullCollection: true) / (1024 * 1024):N0} MB."));
+            var endToEnd = result.Sent / result.Elapsed.TotalSeconds;
+            report.Add(string.Create(c,
+                $"End to end ({month}, {connections} connections): {result.Sent:N0} sent, {result.Skipped:N0} skipped (no matching topic), " +
+                $"{result.Failed + result.Deferred:N0} not delivered in {result.Elapsed.TotalSeconds:N1} s = {endToEnd:N0} messages/s " +
+                $"({result.Processed / result.Elapsed.TotalSeconds:N0} ledger rows/s)."));
+            report.Add(string.Create(c, $"RSS before the send (templates compiled, edition prepared): {baseline:N0} MB; " +
+                $"peak RSS {(resetPeak ? "during the send" : "of the process")}: {peak:N0} MB; process peak overall (VmHWM): {Status("VmHWM"):N0} MB."));
+
+            var samples = await SampleMessagesAsync(services, month, ct);
+            var size = (int)samples.Average(m => m.Length);
+            var bare = await BareMailKitAsync(port, connections, samples, ct);
+            var raw = await SmtpSourceAsync(port, connections, size, ct);
+            report.Add(string.Create(c, $"Average message size: {size / 1024.0:N1} KB."));
+            report.Add(string.Create(c, $"Bare MailKit, {BareMessages:N0} pre-built messages on {connections} NoDelay connections: {bare:N0} messages/s."));
+            report.Add(string.Create(c, $"smtp-source, {connections} sessions, same size: {raw:N0} messages/s."));
+            report.Add(string.Create(c, $"Ratios: end to end = {endToEnd / bare:P0} of bare MailKit, {endToEnd / raw:P0} of smtp-source."));
+            return report;
+        }
+        finally
+        {
+            if (!sink.HasExited)
+            {
+                sink.Kill();
+            }
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Subscribers in one statement each: 10% take every topic, the rest about one topic in three.</summary>
+    static async Task SeedAsync(Db db, int count, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
+            INSERT INTO subscribers (email, name, status, all_topics, created_at, confirmed_at, updated_at)
+            SELECT 'reader' || i || '@bench.example.org', 'Reader ' || i, 'confirmed', (i % 10 = 0), @now, @now, @now FROM n
+            """, new { count, now = DateTimeOffset.UtcNow }, tx, commandTimeout: 0, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO subscriber_topics (subscriber_id, topic_id)
+            SELECT s.id, t.id FROM subscribers s CROSS JOIN topics t WHERE s.all_topics = 0 AND abs(random()) % 3 = 0
+            """, transaction: tx, commandTimeout: 0, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+    }
+
+    static async Task<string?> LatestEditionAsync(Db db, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT max(e.month) FROM editions e WHERE EXISTS (SELECT 1 FROM summaries s WHERE s.edition_id = e.id)", cancellationToken: ct));
+    }
+
+    /// <summary>A few hundred real messages of the edition, serialised, for the bare sends.</summary>
+    static async Task<List<byte[]>> SampleMessagesAsync(IServiceProvider services, string month, CancellationToken ct)
+    {
+        var prepared = (await services.GetRequiredService<IEditionMessageFactory>().PrepareAsync(month, ct))!;
+        var samples = new List<byte[]>();
+        await foreach (var recipient in AllRecipientsAsync(services.GetRequiredService<Db>(), ct))
+        {
+            if (prepared.Compose(recipient, 0) is { } message)
+            {
+                using var buffer = new MemoryStream();
+                await message.WriteToAsync(buffer, ct);
+                samples.Add(buffer.ToArray());
+            }
+            if (samples.Count == 500)
+            {
+                break;
+            }
+        }
+        return samples;
+    }
+
+    static async IAsyncEnumerable<Recipient> AllRecipientsAsync(Db db, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var rows = await connection.QueryAsync<(long Id, string Email, string Name, long AllTopics, string? Topics)>(new CommandDefinition("""
+            SELECT s.id, s.email, s.name, s.all_topics, (SELECT group_concat(topic_id) FROM subscriber_topics t WHERE t.subscriber_id = s.id)
+            FROM subscribers s ORDER BY s.id LIMIT 2000
+            """, cancellationToken: ct));
+        foreach (var r in rows)
+        {
+            yield return new Recipient(r.Id, r.Email, r.Name, r.AllTopics == 1,
+                r.Topics is null ? [] : r.Topics.Split(',').Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToList());
+        }
+    }
+
+    /// <summary>Pre-built messages straight through MailKit on NoDelay connections: the ceiling for our transport.</summary>
+    static async Task<double> BareMailKitAsync(int port, int connections, List<byte[]> samples, CancellationToken ct)
+    {
+        var messages = samples.Select(b => MimeMessage.Load(new MemoryStream(b))).ToList();
+        var next = -1;
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>
+        {
+            using var client = new SmtpClient();
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync(IPAddress.Loopback, port, ct);
+            await client.ConnectAsync(socket, "127.0.0.1", port, SecureSocketOptions.None, ct);
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < BareMessages)
+            {
+                await client.SendAsync(messages[i % messages.Count], ct);
+            }
+            await client.DisconnectAsync(true, ct);
+        }));
+        return BareMessages / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Postfix's own client, sessions kept open (-d), the loopback's limit.</summary>
+    static async Task<double> SmtpSourceAsync(int port, int sessions, int size, CancellationToken ct)
+    {
+        const int messages = 40_000;
+        var start = new ProcessStartInfo(Source) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-d", "-s", sessions.ToString(CultureInfo.InvariantCulture), "-l", size.ToString(CultureInfo.InvariantCulture),
+                     "-m", messages.ToString(CultureInfo.InvariantCulture), "-f", "bench@bench.example.org", "-t", "sink@bench.example.org",
+                     $"127.0.0.1:{port}" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        await process.WaitForExitAsync(ct);
+        return process.ExitCode == 0 ? messages / watch.Elapsed.TotalSeconds : double.NaN;
+    }
+
+    static Process StartSink(int port)
+    {
+        var start = new ProcessStartInfo(Sink) { RedirectStandardOutput = false, RedirectStandardError = false };
+        foreach (var arg in new[] { "-u", "nobody", "-m", "256", $"127.0.0.1:{port}", "256" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(start)!;
+        // smtp-sink listens as soon as it runs; wait until it accepts, so the first send does not race it.
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                probe.Connect(IPAddress.Loopback, port);
+                return process;
+            }
+            catch (SocketException)
+            {
+                Thread.Sleep(50);
+            }
+        }
+        process.Kill();
+        throw new InvalidOperationException($"smtp-sink did not start listening on 127.0.0.1:{port}.");
+    }
+
+    static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    /// <summary>A line of /proc/self/status (VmRSS, VmHWM) in MB; elsewhere, the runtime's peak working set.</summary>
+    static long Status(string key)
+    {
+        const string status = "/proc/self/status";
+        if (File.Exists(status))
+        {
+            foreach (var line in File.ReadLines(status))
+            {
+                if (line.StartsWith(key + ":", StringComparison.Ordinal))
+                {
+                    return long.Parse(line[(key.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
+                }
+            }
+        }
+        return Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
+    }
+
+    /// <summary>Resets VmHWM to the current RSS (Linux: "5" to /proc/self/clear_refs). False where that is not possible.</summary>
+    static bool TryResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,389 @@
+using System.Threading.Channels;
+using MimeKit;
+using PprnetNewsletter.Subscribers;
+
+namespace PprnetNewsletter.Delivery;
+
+/// <summary>A snapshot of a running send, for progress lines and the admin dashboard.</summary>
+public sealed record SendProgress(
+    string Month,
+    long Sent,
+    long Failed,
+    long Deferred,
+    long Skipped,
+    long Remaining,
+    double RatePerSecond,
+    TimeSpan? Eta,
+    bool Paused);
+
+/// <summary>What one run of the engine over an edition did.</summary>
+public sealed record SendResult(
+    string Month,
+    long Sent,
+    long Failed,
+    long Deferred,
+    long Skipped,
+    long Released,
+    TimeSpan Elapsed,
+    bool EditionSent,
+    DateTimeOffset? NextRetryAt,
+    string? StoppedBecause)
+{
+    public long Processed => Sent + Failed + Deferred + Skipped;
+}
+
+/// <summary>
+/// One pass of the engine over an edition's ledger: a claimer leases batches of rows, workers (one per SMTP
+/// connection) compose and send, and a single writer commits each outcome right after the server's reply, in
+/// small groups. A crash at any moment loses nothing: unclaimed rows stay pending, claimed ones come back when
+/// their lease runs out, and at most the messages in flight plus one commit group are sent twice.
+/// </summary>
+sealed class SendRun
+{
+    /// <summary>How long messages already in flight may finish after a stop was asked for.</summary>
+    static readonly TimeSpan InFlightGrace = TimeSpan.FromSeconds(1.5);
+
+
+    static readonly TimeSpan LongestDeferral = TimeSpan.FromHours(6);
+
+    static readonly ConsentContext Bounce = new(ConsentSource.Bounce);
+
+    readonly EditionSender.Dependencies _deps;
+    readonly EditionInfo _edition;
+    readonly IEditionMessages _messages;
+    readonly IProgress<SendProgress>? _progress;
+    readonly CancellationToken _stop;
+    readonly CancellationTokenSource _halt;
+    readonly CancellationTokenSource _inFlight = new();
+    readonly long _startTimestamp;
+    readonly int _workers;
+    readonly int _batchSize;
+    readonly int _commitGroup;
+    readonly List<long> _released = [];
+    long _remaining, _sent, _failed, _deferred, _skipped;
+    int _consecutiveServerFailures;
+    Exception? _fatal;
+    string? _stoppedBecause;
+
+    public SendRun(EditionSender.Dependencies deps, EditionInfo edition, IEditionMessages messages, IProgress<SendProgress>? progress, CancellationToken stop)
+    {
+        _deps = deps;
+        _edition = edition;
+        _messages = messages;
+        _progress = progress;
+        _stop = stop;
+        _halt = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        _startTimestamp = deps.Clock.GetTimestamp();
+        _workers = deps.Smtp.MaxConnections;
+        var rate = deps.Smtp.MessagesPerSecond;
+        // Claimed rows wait in the queue under their lease: under a rate limit, claim no more than a few seconds' worth.
+        _batchSize = rate > 0 ? Math.Clamp(rate * 5, _workers, 256) : 256;
+        // The writer commits whatever outcomes are waiting, up to this many at once: groups stay small when commits
+        // keep up, and a crash can repeat at most these plus the messages in flight.
+        _commitGroup = 2 * _workers;
+    }
+
+    public async Task<SendResult> ExecuteAsync()
+    {
+        var afterStop = _stop.Register(() => _inFlight.CancelAfter(InFlightGrace));
+        try
+        {
+            return await RunAsync();
+        }
+        finally
+        {
+            await afterStop.DisposeAsync();
+            _halt.Dispose();
+            _inFlight.Dispose();
+        }
+    }
+
+    async Task<SendResult> RunAsync()
+    {
+        _remaining = await _deps.Ledger.CountClaimableAsync(_edition.Id, Now, _stop);
+
+        var work = Channel.CreateBounded<ClaimedDelivery>(new BoundedChannelOptions(_batchSize) { SingleWriter = true });
+        var outcomes = Channel.CreateUnbounded<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)>(
+            new UnboundedChannelOptions { SingleReader = true });
+
+        var claimer = Task.Run(() => ClaimAsync(work.Writer));
+        var workers = Enumerable.Range(0, _workers).Select(_ => Task.Run(() => WorkAsync(work.Reader, outcomes.Writer))).ToArray();
+        var writer = Task.Run(() => WriteAsync(outcomes.Reader));
+
+        await claimer;
+        await Task.WhenAll(workers);
+        outcomes.Writer.Complete();
+        await writer;
+
+        // Rows claimed but never attempted (a stop, an outage, a fatal error) go straight back to the queue.
+        while (work.Reader.TryRead(out var left))
+        {
+            _released.Add(left.DeliveryId);
+        }
+        await _deps.Ledger.ReleaseAsync(_released, Now, CancellationToken.None);
+        var editionSent = await _deps.Ledger.CompleteIfDoneAsync(_edition.Id, Now, CancellationToken.None);
+        var nextRetry = await _deps.Ledger.NextDeferredAttemptAsync(_edition.Id, CancellationToken.None);
+        Report();
+
+        if (_fatal is not null)
+        {
+            throw _fatal is DeliveryHaltedException ? _fatal : new DeliveryHaltedException(
+                $"Sending {_edition.Month} stopped: {_fatal.Message}", _fatal);
+        }
+        if (_stop.IsCancellationRequested)
+        {
+            _stoppedBecause ??= "stopped on request";
+        }
+        return new SendResult(_edition.Month, _sent, _failed, _deferred, _skipped, _released.Count, Elapsed,
+            editionSent, nextRetry, _stoppedBecause);
+    }
+
+    DateTimeOffset Now => _deps.Clock.GetUtcNow();
+
+    TimeSpan Elapsed => _deps.Clock.GetElapsedTime(_startTimestamp);
+
+    async Task ClaimAsync(ChannelWriter<ClaimedDelivery> work)
+    {
+        try
+        {
+            while (!_halt.IsCancellationRequested)
+            {
+                var now = Now;
+                var batch = await _deps.Ledger.ClaimAsync(_edition.Id, _batchSize, now, now + _deps.Options.LeaseDuration, CancellationToken.None);
+                if (batch.Count == 0)
+                {
+                    return;
+                }
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if (!await WriteOrHaltAsync(work, batch[i]))
+                    {
+                        lock (_released)
+                        {
+                            _released.AddRange(batch.Skip(i).Select(b => b.DeliveryId));
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            Halt(e);
+        }
+        finally
+        {
+            work.Complete();
+        }
+    }
+
+    async Task<bool> WriteOrHaltAsync(ChannelWriter<ClaimedDelivery> work, ClaimedDelivery row)
+    {
+        try
+        {
+            await work.WriteAsync(row, _halt.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    async Task WorkAsync(ChannelReader<ClaimedDelivery> work, ChannelWriter<(ClaimedDelivery, DeliveryOutcome, SmtpFailure?)> outcomes)
+    {
+        while (true)
+        {
+            try
+            {
+                if (!await work.WaitToReadAsync(_halt.Token))
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            if (!work.TryRead(out var row))
+            {
+                continue;
+            }
+            try
+            {
+                var (outcome, failure) = await DeliverAsync(row);
+                if (outcome is null)
+                {
+                    lock (_released)
+                    {
+                        _released.Add(row.DeliveryId);
+                    }
+                    continue;
+                }
+                await outcomes.WriteAsync((row, outcome, failure));
+            }
+            catch (Exception e)
+            {
+                lock (_released)
+                {
+                    _released.Add(row.DeliveryId);
+                }
+                Halt(e);
+                return;
+            }
+        }
+    }
+
+    /// <summary>One attempt at one row. Null outcome: not attempted after all (stopped), back to the queue.</summary>
+    async Task<(DeliveryOutcome? Outcome, SmtpFailure? Failure)> DeliverAsync(ClaimedDelivery row)
+    {
+        if (row.Recipient is null || row.SubscriberStatus != SubscriberStatus.Confirmed)
+        {
+            var why = row.Recipient is null ? "the subscriber was deleted" : $"the subscriber is {row.SubscriberStatus}";
+            return (Outcome(row, DeliveryState.Skipped, error: why), null);
+        }
+
+        MimeMessage? message;
+        try
+        {
+            message = _messages.Compose(row.Recipient, row.ResendCount);
+        }
+        catch (Exception e)
+        {
+            _deps.Logger.LogError(e, "Could not compose the {Month} digest for subscriber {SubscriberId}", _edition.Month, row.Recipient.SubscriberId);
+            return (Outcome(row, DeliveryState.Failed, error: $"could not compose the message: {e.Message}"), null);
+        }
+        if (message is null)
+        {
+            return (Outcome(row, DeliveryState.Skipped, error: "nothing this month matches the subscriber's topics"), null);
+        }
+
+        try
+        {
+            var receipt = await _deps.Resilience.SendAsync(_deps.Transport, message, _inFlight.Token);
+            Interlocked.Exchange(ref _consecutiveServerFailures, 0);
+            return (Outcome(row, DeliveryState.Sent, reply: receipt.Reply, messageId: message.MessageId), null);
+        }
+        catch (OperationCanceledException) when (_inFlight.IsCancellationRequested)
+        {
+            return (null, null);
+        }
+        catch (Exception e)
+        {
+            var failure = SmtpFailure.Classify(e);
+            return failure.Kind switch
+            {
+                FailureKind.Fatal => throw new DeliveryHaltedException(FatalMessage(failure), e),
+                FailureKind.Permanent => (Failed(row, failure, message.MessageId), failure),
+                _ => (Deferred(row, failure, message.MessageId), failure),
+            };
+        }
+    }
+
+    DeliveryOutcome Failed(ClaimedDelivery row, SmtpFailure failure, string? messageId, string? prefix = null) =>
+        Outcome(row, DeliveryState.Failed, code: failure.Code, enhanced: failure.EnhancedStatus, reply: failure.Code is null ? null : failure.Text,
+            error: prefix + failure.Summary, messageId: messageId);
+
+    /// <summary>
+    /// Retries within this run are used up: the row waits for a later run, longer each time (about double the time
+    /// already spent), until Delivery:GiveUpAfter from its first attempt, when it fails.
+    /// </summary>
+    DeliveryOutcome Deferred(ClaimedDelivery row, SmtpFailure failure, string? messageId)
+    {
+        var now = Now;
+        var first = row.FirstAttemptAt ?? now;
+        var deadline = first + _deps.Options.GiveUpAfter;
+        if (now >= deadline)
+        {
+            return Failed(row, failure, messageId, $"gave up after {_deps.Options.GiveUpAfter}: ");
+        }
+        if (failure.ConnectionLevel && Interlocked.Increment(ref _consecutiveServerFailures) >= Math.Max(4, 2 * _workers))
+        {
+            // The server stayed down through the circuit breaker's pauses: stop burning through the list; the
+            // rows left stay queued for the periodic retry.
+            _stoppedBecause = $"the SMTP server is not answering ({failure.Summary})";
+            _halt.Cancel();
+        }
+        var wait = TimeSpan.FromTicks(Math.Clamp((now - first).Ticks, _deps.Options.DeferredRetryInterval.Ticks, LongestDeferral.Ticks));
+        var next = now + wait < deadline ? now + wait : deadline;
+        return Outcome(row, DeliveryState.Deferred, next: next, code: failure.Code, enhanced: failure.EnhancedStatus,
+            reply: failure.Code is null ? null : failure.Text, error: failure.Summary, messageId: messageId);
+    }
+
+    DeliveryOutcome Outcome(ClaimedDelivery row, string state, DateTimeOffset? next = null, int? code = null, string? enhanced = null,
+        string? reply = null, string? error = null, string? messageId = null) =>
+        new(row.DeliveryId, row.ResendCount, state, Now, next, code, enhanced, reply, error, messageId);
+
+    string FatalMessage(SmtpFailure failure) =>
+        $"Sending {_edition.Month} stopped: {failure.Summary}. Check Smtp:Host, Smtp:Port, Smtp:Security, Smtp:Username and " +
+        $"Smtp:Password, then run 'digest send {_edition.Month}' again; nothing was marked failed.";
+
+    async Task WriteAsync(ChannelReader<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)> outcomes)
+    {
+        var group = new List<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)>(_commitGroup);
+        try
+        {
+            while (await outcomes.WaitToReadAsync())
+            {
+                while (group.Count < _commitGroup && outcomes.TryRead(out var item))
+                {
+                    group.Add(item);
+                }
+                await _deps.Ledger.RecordAsync(group.Select(g => g.Outcome).ToList(), CancellationToken.None);
+                foreach (var (row, outcome, failure) in group)
+                {
+                    Count(outcome.State);
+                    if (failure is { NoSuchUser: true } && row.Recipient is { } recipient)
+                    {
+                        await _deps.Subscribers.MarkBouncedAsync(recipient.SubscriberId, Bounce, $"{_edition.Month}: {failure.Summary}");
+                    }
+                }
+                group.Clear();
+                Report();
+            }
+        }
+        catch (Exception e)
+        {
+            Halt(e);
+            // Drain, so workers never block on a full queue; those rows stay 'sending' and come back after their lease.
+            while (outcomes.TryRead(out _))
+            {
+            }
+        }
+    }
+
+    void Count(string state)
+    {
+        switch (state)
+        {
+            case DeliveryState.Sent: Interlocked.Increment(ref _sent); break;
+            case DeliveryState.Failed: Interlocked.Increment(ref _failed); break;
+            case DeliveryState.Deferred: Interlocked.Increment(ref _deferred); break;
+            default: Interlocked.Increment(ref _skipped); break;
+        }
+        Interlocked.Decrement(ref _remaining);
+    }
+
+    void Halt(Exception e)
+    {
+        if (Interlocked.CompareExchange(ref _fatal, e, null) is null && e is not DeliveryHaltedException)
+        {
+            _deps.Logger.LogError(e, "Sending {Month} stopped", _edition.Month);
+        }
+        _halt.Cancel();
+    }
+
+    void Report()
+    {
+        if (_progress is null)
+        {
+            return;
+        }
+        var processed = _sent + _failed + _deferred + _skipped;
+        var seconds = Elapsed.TotalSeconds;
+        var rate = seconds > 0 ? processed / seconds : 0;
+        var remaining = Math.Max(0, _remaining);
+        _progress.Report(new SendProgress(_edition.Month, _sent, _failed, _deferred, _skipped, remaining, rate,
+            rate > 0 ? TimeSpan.FromSeconds(remaining / rate) : null, _deps.Resilience.Paused));
+    }
+}

@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Options;
+using PprnetNewsletter.Delivery;
+using Quartz;
+
+namespace PprnetNewsletter.Scheduling;
+
+/// <summary>Runs the schedule's decision: the monthly trigger and the catch-up at start-up both come here.</summary>
+public sealed class ScheduledEditions(
+    DeliveryLedger ledger, EditionSender sender, TimeProvider clock, IOptions<ScheduleOptions> options, ILogger<ScheduledEditions> logger)
+{
+    public CronExpression Cron { get; } = EditionSchedule.CronOf(options.Value);
+
+    /// <summary>
+    /// Sends the edition that is due, if it has summaries and has not been started. Two processes may both decide
+    /// to; the edition's compare-and-set start lets one enqueue it, and both then share its rows, each row once.
+    /// </summary>
+    public async Task<ScheduleDecision> RunDueAsync(CancellationToken ct = default)
+    {
+        var now = clock.GetUtcNow();
+        var editions = new List<EditionState>();
+        if (EditionSchedule.DueMonth(now, Cron) is { } month && await ledger.FindEditionAsync(month, ct) is { } edition)
+        {
+            editions.Add(new EditionState(edition.Month, edition.Status, edition.SummaryCount));
+        }
+        var decision = EditionSchedule.Decide(now, Cron, editions);
+        if (decision.SendMonth is { } due)
+        {
+            logger.LogInformation("Sending the {Month} edition: {Reason}", due, decision.Reason);
+            await sender.SendAsync(due, null, ct);
+        }
+        else if (decision.NeedsAttention)
+        {
+            logger.LogWarning("Not sending: {Reason}", decision.Reason);
+        }
+        else
+        {
+            logger.LogDebug("Nothing to send: {Reason}", decision.Reason);
+        }
+        return decision;
+    }
+}
+
+/// <summary>The monthly trigger (and the one-off catch-up at start-up).</summary>
+[DisallowConcurrentExecution]
+public sealed class MonthlyEditionJob(ScheduledEditions schedule) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
+        await schedule.RunDueAsync(cancellationToken);
+}
+
+/// <summary>Every Delivery:RetryPollInterval: deferred rows that are due, and sends left unfinished by a crash.</summary>
+[DisallowConcurrentExecution]
+public sealed class DeliveryRetryJob(EditionSender sender) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
+        await sender.ResumeDueAsync(cancellationToken);
+}

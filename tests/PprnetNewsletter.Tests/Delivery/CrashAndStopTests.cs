@@ -1,0 +1,101 @@
+using Microsoft.Extensions.Time.Testing;
+using MimeKit;
+using PprnetNewsletter.Delivery;
+using PprnetNewsletter.Tests.Support;
+using static PprnetNewsletter.Tests.Delivery.DeliveryTestData;
+
+namespace PprnetNewsletter.Tests.Delivery;
+
+public class CrashAndStopTests
+{
+    /// <summary>
+    /// Sends through the real transport until the server has answered 250 for message number <paramref name="crashAt"/>,
+    /// then behaves like a process that died at that instant: that call and every later one never return, so the
+    /// engine never learns of the 250 and never commits it.
+    /// </summary>
+    sealed class DiesAfter(IMailTransport inner, int crashAt) : IMailTransport
+    {
+        readonly TaskCompletionSource _never = new();
+        int _sends;
+
+        public async Task<DeliveryReceipt> SendAsync(MimeMessage message, CancellationToken ct)
+        {
+            if (Volatile.Read(ref _sends) >= crashAt)
+            {
+                await _never.Task;
+            }
+            var receipt = await inner.SendAsync(message, ct);
+            if (Interlocked.Increment(ref _sends) >= crashAt)
+            {
+                await _never.Task;
+            }
+            return receipt;
+        }
+
+        public string Describe() => inner.Describe();
+    }
+
+    [Fact]
+    public async Task An_engine_dying_between_the_250_and_the_commit_is_resumed_with_nobody_skipped_and_duplicates_bounded_by_messages_in_flight()
+    {
+        const int connections = 3;
+        await using var smtp = await SmtpTestServer.StartAsync();
+        await using var test = await TestApp.CreateAsync(Fast(smtp.ClientConfig(connections)));
+        await SeedEditionAsync(test);
+        var emails = await SeedSubscribersAsync(test, 50);
+        var start = DateTimeOffset.UtcNow;
+        var diesAt = new DiesAfter(test.Get<IMailTransport>(), crashAt: 20);
+        var dead = test.Sender(new FakeTimeProvider(start), diesAt).SendAsync(Month);   // never completes: abandoned
+        await WaitUntilAsync(() => smtp.Received.Count >= 20);
+        Assert.False(dead.IsCompleted);
+
+        // A restart after the leases ran out (10 minutes by default).
+        var restart = new FakeTimeProvider(start + TimeSpan.FromMinutes(11));
+        var resumed = await test.Sender(restart).SendAsync(Month);
+
+        var counts = smtp.CountByRecipient();
+        Assert.All(emails, e => Assert.True(counts.GetValueOrDefault(e) >= 1, $"{e} was skipped"));
+        var duplicates = smtp.Received.Count - emails.Count;
+        Assert.InRange(duplicates, 1, connections);
+        Assert.Equal(new Dictionary<string, long> { ["sent"] = 50 }, await StatesAsync(test));
+        Assert.True(resumed.EditionSent);
+    }
+
+    [Fact]
+    public async Task A_stop_request_finishes_the_messages_in_flight_returns_the_rest_to_the_queue_and_a_later_run_resumes_without_duplicates()
+    {
+        await using var smtp = await SmtpTestServer.StartAsync();
+        await using var test = await TestApp.CreateAsync(Fast(smtp.ClientConfig(connections: 2)));
+        await SeedEditionAsync(test);
+        var emails = await SeedSubscribersAsync(test, 60);
+        using var ctrlC = new CancellationTokenSource();
+        smtp.BeforeAccept = _ =>
+        {
+            if (smtp.Received.Count == 10)
+            {
+                ctrlC.Cancel();
+            }
+        };
+
+        var stopped = await test.Sender().SendAsync(Month, null, ctrlC.Token);
+        var states = await StatesAsync(test);
+        smtp.BeforeAccept = null;
+        var resumed = await test.Sender().SendAsync(Month);
+
+        Assert.Equal("stopped on request", stopped.StoppedBecause);
+        Assert.InRange(stopped.Sent, 10, 59);
+        Assert.False(states.ContainsKey("sending"));
+        Assert.Equal(60 - stopped.Sent, states["pending"]);
+        Assert.Equal(60 - stopped.Sent, resumed.Sent);
+        Assert.All(emails, e => Assert.Equal(1, smtp.CountByRecipient()[e]));
+    }
+
+    static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using PprnetNewsletter.Delivery;
+using PprnetNewsletter.Tests.Support;
+using static PprnetNewsletter.Tests.Delivery.DeliveryTestData;
+
+namespace PprnetNewsletter.Tests.Delivery;
+
+public class PickupAndLedgerTests
+{
+    [Fact]
+    public async Task On_defaults_a_send_writes_one_eml_per_eligible_subscriber_and_a_second_run_writes_none()
+    {
+        await using var test = await TestApp.CreateAsync();
+        await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, 12);
+        await SeedSubscribersAsync(test, 3, "nomatch");
+        await SeedSubscribersAsync(test, 2, "pending", "pending");
+        bool Matches(Recipient r) => !r.Email.StartsWith("nomatch", StringComparison.Ordinal);
+
+        var first = await test.Sender(matches: Matches).SendAsync(Month);
+        var files = Directory.GetFiles(test.OutboxPath, "*.eml");
+        var second = await test.Sender(matches: Matches).SendAsync(Month);
+
+        Assert.Equal((12L, 3L), (first.Sent, first.Skipped));
+        Assert.Equal(12, files.Length);
+        Assert.Equal(0, second.Processed);
+        Assert.Equal(12, Directory.GetFiles(test.OutboxPath, "*.eml").Length);
+        Assert.Empty(Directory.GetFiles(test.OutboxPath, "*.tmp"));
+        Assert.Equal(new Dictionary<string, long> { ["sent"] = 12, ["skipped"] = 3 }, await StatesAsync(test));
+    }
+
+    [Fact]
+    public async Task A_dry_run_composes_and_counts_but_sends_and_records_nothing()
+    {
+        await using var test = await TestApp.CreateAsync();
+        await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, 7);
+
+        var dry = await test.Sender(matches: r => r.Email != "reader3@example.org").DryRunAsync(Month);
+
+        Assert.Equal((6L, 1L), (dry.Sent, dry.Skipped));
+        Assert.False(Directory.Exists(test.OutboxPath) && Directory.GetFiles(test.OutboxPath).Length > 0);
+        Assert.Empty(await StatesAsync(test));
+        Assert.Equal("draft", (await test.Sender().StatusAsync(Month)).Status);
+    }
+
+    [Fact]
+    public async Task Starting_an_edition_enqueues_once_and_a_second_start_adds_nothing()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var edition = await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, 5);
+        var ledger = test.Get<DeliveryLedger>();
+        var now = DateTimeOffset.UtcNow;
+
+        var first = await ledger.StartAsync(edition, now);
+        var second = await ledger.StartAsync(edition, now);
+        var again = await ledger.EnqueueConfirmedAfterAsync(edition, DateTimeOffset.MinValue, now);
+
+        Assert.Equal(5, first);
+        Assert.Null(second);
+        Assert.Equal(0, again);
+        Assert.Equal(new Dictionary<string, long> { ["pending"] = 5 }, await StatesAsync(test));
+    }
+
+    [Fact]
+    public async Task Sending_a_month_without_an_edition_or_summaries_is_bad_input_that_says_what_to_do()
+    {
+        await using var test = await TestApp.CreateAsync();
+        await SeedEditionAsync(test, "2023-04", summaries: 0);
+
+        var none = await Assert.ThrowsAsync<PprnetNewsletter.Hosting.UsageException>(() => test.Sender().SendAsync("2023-05"));
+        var empty = await Assert.ThrowsAsync<PprnetNewsletter.Hosting.UsageException>(() => test.Sender().SendAsync("2023-04"));
+        var bad = await Assert.ThrowsAsync<PprnetNewsletter.Hosting.UsageException>(() => test.Sender().SendAsync("March"));
+
+        Assert.Contains("import", none.Message);
+        Assert.Contains("no summaries", empty.Message);
+        Assert.Contains("YYYY-MM", bad.Message);
+    }
+
+    [Fact]
+    public async Task A_bad_Smtp_Security_value_stops_start_up_naming_the_values_that_exist()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            TestApp.CreateAsync(new Dictionary<string, string?> { ["Smtp:Security"] = "Tls" }));
+
+        var message = error.Message + " " + error.InnerException?.Message;
+        Assert.Contains("Smtp:Security", message);
+        Assert.Contains("None, StartTls, SslOnConnect", message);
+    }
+
+    [Theory]
+    [InlineData("starttls", SmtpSecurity.StartTls)]
+    [InlineData("SslOnConnect", SmtpSecurity.SslOnConnect)]
+    public async Task Smtp_Security_values_are_read_in_any_case(string value, SmtpSecurity expected)
+    {
+        await using var test = await TestApp.CreateAsync(new Dictionary<string, string?> { ["Smtp:Security"] = value });
+
+        Assert.Equal(expected, test.Get<Microsoft.Extensions.Options.IOptions<SmtpOptions>>().Value.Security);
+    }
+}
