@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using PprnetNewsletter.Hosting;
@@ -17,6 +18,10 @@ public static class AdminSetup
     public static WebApplicationBuilder AddAdmin(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
+        // A body that cannot be bound (malformed JSON) reaches the error handler, whose problem details say why.
+        builder.Services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
+        builder.Services.AddSingleton<AdminQueries>();
+        builder.Services.AddSingleton<SendJobs>();
         builder.Services.AddOpenApi(openApi =>
         {
             openApi.ShouldInclude = endpoint => endpoint.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true;
@@ -54,6 +59,9 @@ public static class AdminSetup
             }
             await next(context);
         }));
+        var api = app.MapGroup(RoutePrefix);
+        api.MapSubscriberEndpoints();
+        api.MapEditionEndpoints();
         app.MapOpenApi();
         return app;
     }

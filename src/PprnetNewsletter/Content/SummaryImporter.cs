@@ -11,7 +11,10 @@ public sealed record ImportResult(int New, int Updated, int Unchanged, IReadOnly
     public override string ToString()
     {
         var unchanged = Unchanged > 0 ? $", {Unchanged} unchanged" : "";
-        var editions = string.Join(", ", Editions.Select(e => $"{e.Month} ({e.Summaries})"));
+        // A whole archive at once would make a wall of months: give the range instead.
+        var editions = Editions.Count <= 12
+            ? string.Join(", ", Editions.Select(e => $"{e.Month} ({e.Summaries})"))
+            : $"{Editions[0].Month} to {Editions[^1].Month}";
         return $"Imported {SummaryImporter.Count(Total, "summary", "summaries")} ({New} new, {Updated} updated{unchanged}) "
             + $"into {SummaryImporter.Count(Editions.Count, "edition")}: {editions}";
     }
@@ -87,29 +90,28 @@ public sealed class SummaryImporter(ContentStore store, TopicCatalog topics, ILo
         foreach (var draft in drafts)
         {
             var stored = session.Summaries.GetValueOrDefault(draft.Slug);
-            if (stored is not null && stored.Content.SameContentAs(draft))
+            var locked = stored is not null && EditionStatus.IsLocked(stored.EditionStatus);
+            // A renamed file changes no email, but in a draft edition it may change the order (by file name).
+            if (stored is not null && stored.Content.SameContentAs(draft)
+                && (locked || Path.GetFileName(stored.Content.SourceFile) == Path.GetFileName(draft.SourceFile)))
             {
-                // A renamed or moved file changes no email; in a draft edition it may change the order by file name.
-                if (stored.Content.SourceFile == draft.SourceFile || EditionStatus.IsLocked(stored.EditionStatus))
-                {
-                    unchanged++;
-                    continue;
-                }
+                unchanged++;
             }
-            else if (stored is not null && EditionStatus.IsLocked(stored.EditionStatus))
+            else if (stored is not null && locked)
             {
                 problems.Add(new ImportProblem(draft.SourceFile, null,
                     $"summary '{draft.Slug}' is in the {stored.Content.Month} edition, which is {stored.EditionStatus}: its content can no "
                     + "longer change. Undo the change to this file, or give it a new slug to import it as a new summary"));
-                continue;
             }
             else if (session.EditionStatuses.GetValueOrDefault(draft.Month) is { } status && EditionStatus.IsLocked(status))
             {
                 problems.Add(new ImportProblem(draft.SourceFile, null,
                     $"the {draft.Month} edition is {status}: no summary can be added to it or moved into it. Use another month"));
-                continue;
             }
-            changed.Add(draft);
+            else
+            {
+                changed.Add(draft);
+            }
         }
         return (changed, unchanged);
     }

@@ -1,6 +1,8 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using MimeKit.Cryptography;
+using Org.BouncyCastle.Crypto;
 using PprnetNewsletter.Hosting;
 
 namespace PprnetNewsletter.Digests;
@@ -42,6 +44,14 @@ public sealed class DkimSigning
         _signer.Sign(message, _headers);
     }
 
+    /// <summary>Relaxed/relaxed canonicalization: survives the whitespace and header folding relays change.</summary>
+    internal static DkimSigner Relaxed(DkimSigner signer)
+    {
+        signer.HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed;
+        signer.BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed;
+        return signer;
+    }
+
     /// <summary>The signer for <paramref name="options"/>, or an exception whose message names the key file and the problem.</summary>
     internal static DkimSigner Load(DkimOptions options, string contentRoot)
     {
@@ -52,13 +62,9 @@ public sealed class DkimSigning
         }
         try
         {
-            return new DkimSigner(path, options.Domain!.Trim(), options.Selector!.Trim(), DkimSignatureAlgorithm.RsaSha256)
-            {
-                HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
-                BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
-            };
+            return Relaxed(new NativeRsaDkimSigner(File.ReadAllText(path), options.Domain!.Trim(), options.Selector!.Trim()));
         }
-        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException or ArgumentException or InvalidCastException)
+        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException or ArgumentException or InvalidCastException or CryptographicException)
         {
             throw new InvalidOperationException($"Dkim:PrivateKeyPath: {path} is not a readable PEM RSA private key ({e.Message}).", e);
         }
@@ -89,5 +95,61 @@ sealed class DkimOptionsValidator(IHostEnvironment environment) : IValidateOptio
         {
             return ValidateOptionsResult.Fail(e.Message);
         }
+    }
+}
+
+/// <summary>
+/// MimeKit's DKIM signer with the RSA signature made by the platform's cryptography (OpenSSL) instead of
+/// BouncyCastle's managed RSA, several times faster: on a busy machine that is the difference between DKIM
+/// being the cost of every message and being noise. MimeKit still canonicalizes and hashes the body.
+/// </summary>
+sealed class NativeRsaDkimSigner : DkimSigner
+{
+    // RSA instances are not documented as thread-safe; the sending engine signs from several threads.
+    readonly ThreadLocal<RSA> _rsa;
+
+    /// <param name="pem">The private key, PEM (PKCS#1 or PKCS#8).</param>
+    public NativeRsaDkimSigner(string pem, string domain, string selector)
+        : base(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(pem)), domain, selector, DkimSignatureAlgorithm.RsaSha256)
+    {
+        _rsa = new ThreadLocal<RSA>(() =>
+        {
+            var rsa = RSA.Create();
+            rsa.ImportFromPem(pem);
+            return rsa;
+        });
+        _ = _rsa.Value; // a key the platform cannot read fails here, at start-up
+    }
+
+    protected override ISigner CreateSigningContext() => new Signer(_rsa.Value!);
+
+    /// <summary>SHA-256 over what MimeKit feeds in, then a PKCS#1 v1.5 signature: RSA-SHA256 as DKIM defines it.</summary>
+    sealed class Signer(RSA rsa) : ISigner
+    {
+        readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public string AlgorithmName => "SHA-256withRSA";
+
+        public void Init(bool forSigning, ICipherParameters parameters)
+        {
+            if (!forSigning)
+            {
+                throw new NotSupportedException("This signer only signs.");
+            }
+        }
+
+        public void Update(byte input) => _hash.AppendData([input]);
+
+        public void BlockUpdate(byte[] input, int inOff, int inLen) => _hash.AppendData(input, inOff, inLen);
+
+        public void BlockUpdate(ReadOnlySpan<byte> input) => _hash.AppendData(input);
+
+        public int GetMaxSignatureSize() => rsa.KeySize / 8;
+
+        public byte[] GenerateSignature() => rsa.SignHash(_hash.GetHashAndReset(), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+
+        public bool VerifySignature(byte[] signature) => throw new NotSupportedException("This signer only signs.");
+
+        public void Reset() => _hash.GetHashAndReset();
     }
 }

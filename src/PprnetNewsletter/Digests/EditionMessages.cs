@@ -100,8 +100,8 @@ public sealed class EditionMessages : IEditionMessages
         var variant = Variant(mask, values.Name.Length > 0);
         var (html, text) = variant.Fill(values);
 
-        var message = _assembly.Build(values.Name, recipient.Email, variant.Subject, MessageId(recipient, resendCount), text, html);
-        _assembly.AddListHeaders(message, values[Slot.Unsubscribe], links.UnsubscribeMailto(unsubscribeToken), _feedbackId);
+        var message = _assembly.Build(variant.Headers, values.Name, recipient.Email, MessageId(recipient, resendCount), text, html);
+        MessageAssembly.AddListUnsubscribe(message, values[Slot.Unsubscribe], links.UnsubscribeMailto(unsubscribeToken));
         _assembly.Sign(message);
         return message;
     }
@@ -134,7 +134,7 @@ public sealed class EditionMessages : IEditionMessages
     }
 
     PersonalisedEmail Variant(ulong mask, bool hasName) =>
-        _variants.GetOrAdd((mask, hasName), key => new Lazy<PersonalisedEmail>(() => Render(key.Mask, key.HasName))).Value;
+        _variants.GetOrAdd((mask, hasName), static (key, self) => new Lazy<PersonalisedEmail>(() => self.Render(key.Mask, key.HasName)), this).Value;
 
     PersonalisedEmail Render(ulong mask, bool hasName)
     {
@@ -162,6 +162,6 @@ public sealed class EditionMessages : IEditionMessages
         };
         // Compose is synchronous (the engine's seam); RazorLight completes synchronously for templates that do
         // not await, and this runs once per variant, never per email.
-        return _renderer.RenderAsync(EmailTemplates.Digest, model).GetAwaiter().GetResult();
+        return _renderer.RenderAsync(EmailTemplates.Digest, model, _feedbackId).GetAwaiter().GetResult();
     }
 }

@@ -9,7 +9,7 @@ namespace PprnetNewsletter.Digests;
 /// then a matter of filling in their values.
 /// </summary>
 public sealed class EmailRenderer(
-    EmailTemplates templates, DigestLinks links, IOptions<NewsletterOptions> options, ILogger<EmailRenderer> logger)
+    EmailTemplates templates, MessageAssembly assembly, DigestLinks links, IOptions<NewsletterOptions> options, ILogger<EmailRenderer> logger)
 {
     readonly NewsletterOptions _newsletter = options.Value;
 
@@ -31,10 +31,11 @@ public sealed class EmailRenderer(
         Topics = Placeholders.Of(Slot.Topics),
     };
 
-    public async Task<PersonalisedEmail> RenderAsync(string email, EmailModel model)
+    /// <param name="feedbackId">For list mail (the digest): Gmail's Feedback-ID; null for one-off emails.</param>
+    public async Task<PersonalisedEmail> RenderAsync(string email, EmailModel model, string? feedbackId)
     {
         var (html, text) = await templates.RenderAsync(email, model);
-        return new PersonalisedEmail(model.Subject, new PersonalHtml(InlineCss(email, html)), new PersonalText(text));
+        return new PersonalisedEmail(assembly.Share(model.Subject, feedbackId), new PersonalHtml(InlineCss(email, html)), new PersonalText(text));
     }
 
     string InlineCss(string email, string html)
@@ -50,20 +51,23 @@ public sealed class EmailRenderer(
     }
 }
 
-/// <summary>One rendered email with CSS inlined and placeholders still in: fill it for each reader.</summary>
+/// <summary>One rendered email with CSS inlined, placeholders still in, and its shared headers: fill it for each reader.</summary>
 public sealed class PersonalisedEmail
 {
     readonly PersonalHtml _html;
     readonly PersonalText _text;
 
-    internal PersonalisedEmail(string subject, PersonalHtml html, PersonalText text)
+    internal PersonalisedEmail(SharedHeaders headers, PersonalHtml html, PersonalText text)
     {
-        Subject = subject;
+        Headers = headers;
         _html = html;
         _text = text;
     }
 
-    public string Subject { get; }
+    public SharedHeaders Headers { get; }
 
-    public (string Html, string Text) Fill(ReaderValues values) => (_html.Fill(values), _text.Fill(values));
+    public string Subject => Headers.Subject;
+
+    /// <summary>The reader's HTML and text, UTF-8, each a fresh stream (a message owns its content).</summary>
+    public (MemoryStream Html, MemoryStream Text) Fill(ReaderValues values) => (_html.Fill(values), _text.Fill(values));
 }

@@ -157,10 +157,10 @@ public sealed class EmailTemplates(IOptions<DigestOptions> options, IHostEnviron
 
         public SnapshotProject(string folder)
         {
-            foreach (var path in Directory.EnumerateFiles(folder, "*" + Extension, SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            // Emails only: subfolders hold other templates (templates/pages/ are the web pages, with their own engine).
+            foreach (var path in Directory.EnumerateFiles(folder, "*" + Extension, SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal))
             {
-                var relative = Path.GetRelativePath(folder, path).Replace('\\', '/');
-                _sources[relative[..^Extension.Length]] = File.ReadAllText(path, Encoding.UTF8);
+                _sources[Path.GetFileName(path)[..^Extension.Length]] = File.ReadAllText(path, Encoding.UTF8);
             }
         }
 

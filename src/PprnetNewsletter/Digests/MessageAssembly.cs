@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using PprnetNewsletter.Hosting;
@@ -22,39 +21,55 @@ public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimePro
     /// <summary>The domain of Newsletter:FromAddress: Message-IDs and List-Id live there.</summary>
     public string SenderDomain { get; } = options.Value.FromAddress[(options.Value.FromAddress.LastIndexOf('@') + 1)..].ToLowerInvariant();
 
-    public MimeMessage Build(string toName, string toEmail, string subject, string messageId, string text, string html)
+    /// <summary>
+    /// The headers that are the same for every reader of an email (From, Subject, MIME-Version and, for a list
+    /// email, List-Id, List-Unsubscribe-Post and Feedback-ID), encoded once; each message gets copies.
+    /// </summary>
+    /// <param name="feedbackId">Gmail's Feedback-ID for list mail; null for a one-off email (no list headers).</param>
+    public SharedHeaders Share(string subject, string? feedbackId)
     {
-        var plain = new TextPart(MimeKit.Text.TextFormat.Plain) { ContentTransferEncoding = ContentEncoding.QuotedPrintable };
-        plain.SetText(Encoding.UTF8, text);
-        var rich = new TextPart(MimeKit.Text.TextFormat.Html) { ContentTransferEncoding = ContentEncoding.QuotedPrintable };
-        rich.SetText(Encoding.UTF8, html);
+        var prototype = new MimeMessage(NoHeaders);
+        prototype.From.Add(_from);
+        prototype.Subject = subject;
+        prototype.MimeVersion = MimeVersion;
+        if (feedbackId is not null)
+        {
+            // List-Id (RFC 2919), one-click unsubscribe (RFC 8058); List-Unsubscribe itself is per reader.
+            prototype.Headers.Add("List-Id", $"{ReaderValues.CleanName(_newsletter.FromName).Replace('<', ' ').Replace('>', ' ')} <digest.{SenderDomain}>");
+            prototype.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+            prototype.Headers.Add("Feedback-ID", feedbackId);
+        }
+        return new SharedHeaders(subject, [.. prototype.Headers]);
+    }
 
-        // The parameterless constructor generates a Message-ID from the machine's host name (a DNS lookup on every
-        // message); starting from no headers and setting each one is both faster and says exactly what is sent.
-        var message = new MimeMessage(NoHeaders);
-        // A fresh address each time: an address list subscribes to its addresses' Changed events, so one shared
-        // MailboxAddress would keep every message ever built alive (~40 KB each, a leak the size of the list).
-        message.From.Add(new MailboxAddress(_from.Name, _from.Address));
+    /// <param name="text">The plain-text body, UTF-8.</param>
+    /// <param name="html">The HTML body, UTF-8.</param>
+    public MimeMessage Build(SharedHeaders shared, string toName, string toEmail, string messageId, Stream text, Stream html)
+    {
+        // The parameterless constructor generates a Message-ID from the machine's host name on every message;
+        // starting from no headers says exactly what is sent, and copying the shared ones skips encoding them again.
+        var message = new MimeMessage(shared.Headers.Select(h => h.Clone()));
         message.To.Add(new MailboxAddress(ReaderValues.CleanName(toName), toEmail));
-        message.Subject = subject;
         message.Date = time.GetUtcNow();
         message.MessageId = messageId;
-        message.MimeVersion = MimeVersion;
-        message.Body = new MultipartAlternative { plain, rich };
+        message.Body = new MultipartAlternative { Utf8Part(MimeKit.Text.TextFormat.Plain, text), Utf8Part(MimeKit.Text.TextFormat.Html, html) };
         return message;
     }
 
-    /// <summary>
-    /// The headers of list mail: List-Id (RFC 2919), List-Unsubscribe with an HTTPS URL and a mailto
-    /// (RFC 2369), one-click unsubscribe (RFC 8058) and Gmail's Feedback-ID.
-    /// </summary>
-    public void AddListHeaders(MimeMessage message, string unsubscribeUrl, string unsubscribeMailto, string feedbackId)
+    static TextPart Utf8Part(MimeKit.Text.TextFormat format, Stream content)
     {
-        message.Headers.Add("List-Id", $"{ReaderValues.CleanName(_newsletter.FromName).Replace('<', ' ').Replace('>', ' ')} <digest.{SenderDomain}>");
-        message.Headers.Add("List-Unsubscribe", $"<{unsubscribeUrl}>, <{unsubscribeMailto}>");
-        message.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
-        message.Headers.Add("Feedback-ID", feedbackId);
+        var part = new TextPart(format)
+        {
+            ContentTransferEncoding = ContentEncoding.QuotedPrintable,
+            Content = new MimeContent(content),
+        };
+        part.ContentType.Charset = "utf-8";
+        return part;
     }
+
+    /// <summary>List-Unsubscribe (RFC 2369): the HTTPS link (one click, RFC 8058) and a mailto, for this reader.</summary>
+    public static void AddListUnsubscribe(MimeMessage message, string unsubscribeUrl, string unsubscribeMailto) =>
+        message.Headers.Add("List-Unsubscribe", $"<{unsubscribeUrl}>, <{unsubscribeMailto}>");
 
     /// <summary>The last step: nothing may change the message after it is signed.</summary>
     public void Sign(MimeMessage message) => dkim.Sign(message);
@@ -62,4 +77,18 @@ public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimePro
     /// <summary>A Message-ID on the sender's domain that nobody can guess or collide with.</summary>
     public string RandomMessageId(string kind, long subscriberId) =>
         $"{kind}.{subscriberId}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}@{SenderDomain}";
+}
+
+/// <summary>Headers encoded once for every reader of an email; see <see cref="MessageAssembly.Share"/>.</summary>
+public sealed class SharedHeaders
+{
+    internal SharedHeaders(string subject, IReadOnlyList<Header> headers)
+    {
+        Subject = subject;
+        Headers = headers;
+    }
+
+    public string Subject { get; }
+
+    internal IReadOnlyList<Header> Headers { get; }
 }

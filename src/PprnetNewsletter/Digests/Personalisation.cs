@@ -54,7 +54,9 @@ public static class Placeholders
 /// <summary>One reader's values for the <see cref="Slot"/>s of an email.</summary>
 public sealed class ReaderValues
 {
-    readonly string[] _values = new string[Enum.GetValues<Slot>().Length];
+    static readonly int SlotCount = Enum.GetValues<Slot>().Length;
+
+    readonly string[] _values = new string[SlotCount];
 
     public ReaderValues(string name, string email, string topics)
     {
@@ -114,36 +116,66 @@ public sealed class ReaderValues
     }
 }
 
-/// <summary>A rendered text whose placeholders are replaced per reader: literals and slots, in order.</summary>
+/// <summary>
+/// A rendered text whose placeholders are replaced per reader. The fixed parts are kept as UTF-8, ready to
+/// become a MIME part's content, so filling in a reader's email is a few copies and no re-encoding.
+/// </summary>
 sealed class FillIn
 {
-    readonly string[] _literals;
+    readonly byte[][] _literals;
     readonly Slot[] _slots;
-    readonly int _literalLength;
+    readonly bool _html;
 
-    public FillIn(string rendered)
+    /// <param name="html">Values are HTML-escaped on the way in; plain text takes them as they are.</param>
+    public FillIn(string rendered, bool html)
     {
-        (_literals, _slots) = Placeholders.Split(rendered);
-        _literalLength = _literals.Sum(l => l.Length);
+        var (literals, slots) = Placeholders.Split(rendered);
+        _literals = [.. literals.Select(Encoding.UTF8.GetBytes)];
+        _slots = slots;
+        _html = html;
+        Length = _literals.Sum(l => l.Length);
     }
 
     public bool HasSlots => _slots.Length > 0;
 
-    /// <summary>The rendered text without any placeholder (only when <see cref="HasSlots"/> is false).</summary>
-    public string Literal => _literals[0];
+    /// <summary>The length of the fixed parts, in bytes.</summary>
+    public int Length { get; }
 
-    public int EstimatedLength => _literalLength + (_slots.Length * 64);
-
-    /// <summary>Appends the text with <paramref name="values"/> in place; HTML-escaped when <paramref name="html"/>.</summary>
-    public void AppendTo(StringBuilder output, ReaderValues values, bool html)
+    public void WriteTo(MemoryStream output, ReaderValues values)
     {
         for (var i = 0; i < _slots.Length; i++)
         {
-            output.Append(_literals[i]);
+            output.Write(_literals[i]);
             var value = values[_slots[i]];
-            output.Append(html ? WebUtility.HtmlEncode(value) : value);
+            Utf8.Write(output, _html ? WebUtility.HtmlEncode(value) : value);
         }
-        output.Append(_literals[^1]);
+        output.Write(_literals[^1]);
+    }
+
+    /// <summary>The text with <paramref name="values"/> in place, as a string (for a line that is wrapped next).</summary>
+    public string Fill(ReaderValues values)
+    {
+        using var output = new MemoryStream(Length + (_slots.Length * 64));
+        WriteTo(output, values);
+        return Encoding.UTF8.GetString(output.GetBuffer(), 0, (int)output.Length);
+    }
+}
+
+static class Utf8
+{
+    public static void Write(MemoryStream output, string text)
+    {
+        // Values are names, addresses and links: small enough for the stack.
+        const int StackLimit = 1024;
+        if (Encoding.UTF8.GetMaxByteCount(text.Length) <= StackLimit)
+        {
+            Span<byte> buffer = stackalloc byte[StackLimit];
+            output.Write(buffer[..Encoding.UTF8.GetBytes(text, buffer)]);
+        }
+        else
+        {
+            output.Write(Encoding.UTF8.GetBytes(text));
+        }
     }
 }
 
@@ -153,8 +185,8 @@ sealed class FillIn
 /// </summary>
 sealed class PersonalText
 {
-    readonly List<object> _pieces = []; // string: finished lines; FillIn: one line to fill and wrap
-    readonly int _estimatedLength;
+    readonly List<object> _pieces = []; // byte[]: finished lines in UTF-8; FillIn: one line to fill and wrap
+    readonly int _length;
 
     public PersonalText(string rendered)
     {
@@ -169,7 +201,7 @@ sealed class PersonalText
                 continue;
             }
             previousBlank = blank;
-            var fill = new FillIn(line);
+            var fill = new FillIn(line, html: false);
             if (fill.HasSlots)
             {
                 Flush();
@@ -181,46 +213,50 @@ sealed class PersonalText
             }
         }
         Flush();
-        _estimatedLength = _pieces.Sum(p => p is string s ? s.Length : ((FillIn)p).EstimatedLength);
+        _length = _pieces.Sum(p => p is byte[] bytes ? bytes.Length : ((FillIn)p).Length + 256);
 
         void Flush()
         {
             if (fixedLines.Length > 0)
             {
-                _pieces.Add(fixedLines.ToString());
+                _pieces.Add(Encoding.UTF8.GetBytes(fixedLines.ToString()));
                 fixedLines.Clear();
             }
         }
     }
 
-    public string Fill(ReaderValues values)
+    /// <summary>The reader's text, UTF-8, positioned at its start.</summary>
+    public MemoryStream Fill(ReaderValues values)
     {
-        var output = new StringBuilder(_estimatedLength + 256);
-        var line = new StringBuilder();
+        var output = new MemoryStream(_length);
+        var wrapped = new StringBuilder();
         foreach (var piece in _pieces)
         {
-            if (piece is string finished)
+            if (piece is byte[] finished)
             {
-                output.Append(finished);
+                output.Write(finished);
                 continue;
             }
-            line.Clear();
-            ((FillIn)piece).AppendTo(line, values, html: false);
-            TextWrap.AppendWrapped(output, line.ToString());
+            wrapped.Clear();
+            TextWrap.AppendWrapped(wrapped, ((FillIn)piece).Fill(values));
+            Utf8.Write(output, wrapped.ToString());
         }
-        return output.ToString();
+        output.Position = 0;
+        return output;
     }
 }
 
 /// <summary>An HTML email body with CSS inlined, ready for readers.</summary>
 sealed class PersonalHtml(string inlined)
 {
-    readonly FillIn _fill = new(inlined);
+    readonly FillIn _fill = new(inlined, html: true);
 
-    public string Fill(ReaderValues values)
+    /// <summary>The reader's HTML, UTF-8, positioned at its start.</summary>
+    public MemoryStream Fill(ReaderValues values)
     {
-        var output = new StringBuilder(_fill.EstimatedLength);
-        _fill.AppendTo(output, values, html: true);
-        return output.ToString();
+        var output = new MemoryStream(_fill.Length + 1024);
+        _fill.WriteTo(output, values);
+        output.Position = 0;
+        return output;
     }
 }

@@ -38,7 +38,7 @@ public sealed class SubscriptionEmails(
         var rendered = await _rendered.GetOrAdd((email, values.Name.Length > 0),
             key => new Lazy<Task<PersonalisedEmail>>(() => RenderAsync(key.Email, key.HasName))).Value;
         var (html, text) = rendered.Fill(values);
-        var message = assembly.Build(values.Name, subscriber.Email, rendered.Subject, assembly.RandomMessageId(kind, subscriber.Id), text, html);
+        var message = assembly.Build(rendered.Headers, values.Name, subscriber.Email, assembly.RandomMessageId(kind, subscriber.Id), text, html);
         assembly.Sign(message);
         return message;
     }
@@ -68,6 +68,6 @@ public sealed class SubscriptionEmails(
                     Unsubscribe = Placeholders.Of(Slot.Unsubscribe),
                 },
             };
-        return renderer.RenderAsync(email, model);
+        return renderer.RenderAsync(email, model, feedbackId: null);
     }
 }

@@ -108,7 +108,8 @@ public static class EmailAddressRules
         string ascii;
         try
         {
-            ascii = MailboxAddress.IdnMapping.Encode(input.ToLowerInvariant()).ToLowerInvariant();
+            var lower = input.ToLowerInvariant();
+            ascii = lower.All(char.IsAscii) ? lower : MailboxAddress.IdnMapping.Encode(lower).ToLowerInvariant();
         }
         catch (ArgumentException)
         {

@@ -64,6 +64,8 @@ public static class ConsentSource
     public const string Preferences = "preferences";
     public const string Bounce = "bounce";
     public const string Email = "email";
+
+    public static IReadOnlyList<string> All { get; } = [Form, Admin, Csv, OneClick, Preferences, Bounce, Email];
 }
 
 /// <summary>The values stored in consent_events.event.</summary>
@@ -86,6 +88,11 @@ public static class ConsentEvent
 /// </summary>
 public sealed record ConsentContext(string Source, string? Ip = null, string? UserAgent = null, string? ConsentVersion = null)
 {
+    /// <summary>The source, checked: a wrong one is a programming error, caught before it reaches the database.</summary>
+    public string Source { get; } = ConsentSource.All.Contains(Source)
+        ? Source
+        : throw new ArgumentOutOfRangeException(nameof(Source), Source, $"Use one of {string.Join(", ", ConsentSource.All)}.");
+
     public static ConsentContext Admin { get; } = new(ConsentSource.Admin);
 
     public static ConsentContext Csv { get; } = new(ConsentSource.Csv);

@@ -64,6 +64,8 @@ public sealed class SubscriberCsv(SubscriberStore store, TopicChoices topicChoic
             }
             var columns = Columns.ToDictionary(c => c, headers.IndexOf);
             var firstLineOf = new Dictionary<string, int>(StringComparer.Ordinal);
+            // A list repeats the same few topic choices: each distinct text is parsed once per file.
+            var parsedTopics = new Dictionary<string, (TopicSelection? Selection, string? Problem)>(StringComparer.Ordinal);
             while (await csv.ReadAsync(ct))
             {
                 var line = (int)csv.LineNumber;
@@ -87,7 +89,12 @@ public sealed class SubscriberCsv(SubscriberStore store, TopicChoices topicChoic
                 {
                     rowProblems.Add(nameProblem);
                 }
-                var (topics, topicsProblem) = await topicChoices.TryParseAsync(Field(TopicsColumn));
+                var topicsText = Field(TopicsColumn);
+                if (!parsedTopics.TryGetValue(topicsText, out var parsed))
+                {
+                    parsedTopics[topicsText] = parsed = await topicChoices.TryParseAsync(topicsText);
+                }
+                var (topics, topicsProblem) = parsed;
                 if (topicsProblem is not null)
                 {
                     rowProblems.Add($"topics: {topicsProblem}");

@@ -3,6 +3,9 @@ namespace PprnetNewsletter.Subscribers;
 /// <summary>
 /// Every SQL statement of the subscribers feature, named. Timestamps are parameters (from TimeProvider), never
 /// the database's clock. group_concat is SQLite's spelling of PostgreSQL's string_agg.
+/// The writes are set-based: <c>@rows</c> and <c>@events</c> are JSON arrays (read with json_each), one element per
+/// subscriber or event, so one statement writes one row or a whole CSV import alike. Rows carry camelCase fields:
+/// id, email, name, status, allTopics, confirmed, topicIds; events: subscriberId, event, detail.
 /// </summary>
 static class SubscriberQueries
 {
@@ -18,6 +21,9 @@ static class SubscriberQueries
 
     public const string ByEmail = $"{Select} WHERE lower(s.email) = lower(@email)";
 
+    /// <summary>The subscribers with any of <c>@emails</c> (a JSON array of addresses), any case.</summary>
+    public const string ByEmails = $"{Select} WHERE lower(s.email) IN (SELECT lower(value) FROM json_each(@emails))";
+
     /// <summary>The filter shared by the page and the count: status, then a substring of the address or name.</summary>
     const string Filter = """
         WHERE (@status IS NULL OR s.status = @status)
@@ -30,14 +36,21 @@ static class SubscriberQueries
 
     public const string All = $"{Select} {Filter} ORDER BY s.id";
 
+    /// <summary>Adds the subscribers of <c>@rows</c> (their ids ignored); the new ids with their addresses.</summary>
     public const string Insert = """
         INSERT INTO subscribers (email, name, status, all_topics, created_at, confirmed_at, updated_at)
-        VALUES (@email, @name, @status, @allTopics, @now, @confirmedAt, @now)
-        RETURNING id
+        SELECT r.value ->> 'email', r.value ->> 'name', r.value ->> 'status', r.value ->> 'allTopics', @now,
+               CASE WHEN r.value ->> 'confirmed' THEN @now END, @now
+        FROM json_each(@rows) r
+        ORDER BY r.key
+        RETURNING id AS Id, email AS Email
         """;
 
-    public const string UpdateProfile = """
-        UPDATE subscribers SET name = @name, all_topics = @allTopics, updated_at = @now WHERE id = @id
+    /// <summary>The names and topic modes of <c>@rows</c>, by id; status and timestamps of consent stay.</summary>
+    public const string UpdateProfiles = """
+        UPDATE subscribers SET name = r.value ->> 'name', all_topics = r.value ->> 'allTopics', updated_at = @now
+        FROM json_each(@rows) r
+        WHERE subscribers.id = r.value ->> 'id'
         """;
 
     public const string UpdateStatus = """
@@ -45,13 +58,21 @@ static class SubscriberQueries
         WHERE id = @id
         """;
 
-    public const string ClearTopics = "DELETE FROM subscriber_topics WHERE subscriber_id = @id";
+    public const string ClearTopics = """
+        DELETE FROM subscriber_topics WHERE subscriber_id IN (SELECT value ->> 'id' FROM json_each(@rows))
+        """;
 
-    public const string AddTopic = "INSERT INTO subscriber_topics (subscriber_id, topic_id) VALUES (@id, @topicId)";
+    public const string AddTopics = """
+        INSERT INTO subscriber_topics (subscriber_id, topic_id)
+        SELECT r.value ->> 'id', t.value FROM json_each(@rows) r, json_each(r.value -> 'topicIds') t
+        """;
 
-    public const string AppendEvent = """
+    /// <summary>Appends <c>@events</c> in order, all from the same source and client.</summary>
+    public const string AppendEvents = """
         INSERT INTO consent_events (subscriber_id, event, source, occurred_at, ip, user_agent, consent_version, detail)
-        VALUES (@subscriberId, @event, @source, @now, @ip, @userAgent, @consentVersion, @detail)
+        SELECT e.value ->> 'subscriberId', e.value ->> 'event', @source, @now, @ip, @userAgent, @consentVersion, e.value ->> 'detail'
+        FROM json_each(@events) e
+        ORDER BY e.key
         """;
 
     public const string EventsOf = """
@@ -78,6 +99,8 @@ static class SubscriberQueries
         """;
 
     public const string IsSuppressed = "SELECT count(*) FROM suppressions WHERE email_hash = @hash";
+
+    public const string SuppressionHashes = "SELECT email_hash FROM suppressions";
 
     public const string LiftSuppression = "DELETE FROM suppressions WHERE email_hash = @hash";
 

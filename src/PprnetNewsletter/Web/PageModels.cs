@@ -56,7 +56,7 @@ public abstract class TopicFormPage : FormPageModel
 
     public IReadOnlySet<string> SelectedSlugs { get; init; } = new HashSet<string>();
 
-    public int MaxNameLength => WebForms.MaxNameLength;
+    public int MaxNameLength => Subscribers.SubscriberNameRules.MaxLength;
 
     public bool IsSelected(Topic topic) => SelectedSlugs.Contains(topic.Slug);
 }

@@ -23,7 +23,11 @@ public static class SecurityHeaders
 
     static void Apply(IHeaderDictionary headers)
     {
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        // An endpoint may set a policy of its own (the admin digest preview allows the email's inline styles).
+        if (string.IsNullOrEmpty(headers.ContentSecurityPolicy))
+        {
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        }
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Antiforgery;
 using PprnetNewsletter.Content;
+using PprnetNewsletter.Subscribers;
 
 namespace PprnetNewsletter.Web;
 
@@ -9,8 +10,6 @@ namespace PprnetNewsletter.Web;
 /// </summary>
 public static class WebForms
 {
-    public const int MaxNameLength = 100;
-
     public static async Task<IFormCollection> ReadAsync(HttpContext context, bool checkAntiforgery = true)
     {
         if (!context.Request.HasFormContentType)
@@ -38,7 +37,10 @@ public static class WebForms
     }
 }
 
-/// <summary>Collects the problems of one form, each naming its field, in the order of the form.</summary>
+/// <summary>
+/// Collects the problems of one form, each naming its field, in the order of the form. Addresses and names are
+/// checked by the subscribers' own rules, so the web refuses exactly what the store would.
+/// </summary>
 public sealed class FormCheck(IFormCollection form)
 {
     readonly List<FieldError> _errors = [];
@@ -47,60 +49,84 @@ public sealed class FormCheck(IFormCollection form)
 
     public bool IsValid => _errors.Count == 0;
 
-    public void Fail(string field, string message) => _errors.Add(new FieldError(field, message));
+    /// <summary>The field as sent (trimmed; empty when absent): what the form shows again after an error.</summary>
+    public string Raw(string field) => form[field].Count == 1 ? (form[field].ToString() ?? "").Trim() : "";
 
-    /// <summary>One line of text: trimmed, no control characters (CR/LF would let a value forge an email header).</summary>
-    public string Text(string field, string label, int maxLength)
+    public string Email()
     {
-        var values = form[field];
-        if (values.Count > 1)
+        if (One("email", "Email address") is not { } text)
         {
-            Fail(field, $"{label}: send one value, not {values.Count}.");
             return "";
         }
-        var text = (values.ToString() ?? "").Trim();
-        if (text.Any(char.IsControl))
+        if (text.Length == 0)
         {
-            Fail(field, $"{label} must be on one line: remove line breaks and control characters.");
+            Fail("email", "Email address: enter your email address, like name@example.org.");
             return "";
         }
-        if (text.Length > maxLength)
+        if (!EmailAddressRules.TryNormalize(text, out var email, out var problem))
         {
-            Fail(field, $"{label} is too long: at most {maxLength} characters (this one has {text.Length}).");
+            Fail("email", $"Email address: {problem}.");
             return "";
         }
-        return text;
+        return email;
     }
 
-    /// <summary>The ticked topics (by slug) and the "All topics" box; at least one of them is required.</summary>
-    public async Task<(bool AllTopics, IReadOnlyList<Topic> Topics)> TopicsAsync(TopicCatalog catalog)
+    public string Name()
     {
-        var allTopics = form["allTopics"].Any(v => v is "true" or "on");
-        var topics = new List<Topic>();
+        if (One("name", "Name") is not { } text)
+        {
+            return "";
+        }
+        if (!SubscriberNameRules.TryNormalize(text, out var name, out var problem))
+        {
+            Fail("name", $"Name: {problem}.");
+            return "";
+        }
+        return name;
+    }
+
+    /// <summary>The ticked topics (by slug) or the "All topics" box; at least one of them is required.</summary>
+    public async Task<TopicSelection> TopicsAsync(TopicCatalog catalog)
+    {
+        if (form["allTopics"].Any(v => v is "true" or "on"))
+        {
+            return TopicSelection.All;
+        }
+        var ids = new List<long>();
         foreach (var value in form["topics"])
         {
             var topic = string.IsNullOrWhiteSpace(value) || value.Any(char.IsControl) ? null : await catalog.FindAsync(value);
             if (topic is null)
             {
-                Fail("topics", $"Topics: \"{Printable(value)}\" is not one of our topics. Choose from the list.");
-                return (false, []);
+                Fail("topics", $"Topics: \"{EmailAddressRules.Printable(value)}\" is not one of our topics. Choose from the list.");
+                return TopicSelection.Of([]);
             }
-            if (!topics.Contains(topic))
-            {
-                topics.Add(topic);
-            }
+            ids.Add(topic.Id);
         }
-        if (!allTopics && topics.Count == 0)
+        if (ids.Count == 0)
         {
             Fail("topics", "Topics: choose at least one topic, or All topics.");
         }
-        return (allTopics, topics);
+        return TopicSelection.Of(ids);
     }
 
-    /// <summary>A value safe to echo in a message: control characters shown as '?', at most 60 characters.</summary>
-    static string Printable(string? value)
+    void Fail(string field, string message) => _errors.Add(new FieldError(field, message));
+
+    /// <summary>The single value of a one-line field; a field sent twice, or with a line break, is refused.</summary>
+    string? One(string field, string label)
     {
-        var text = new string((value ?? "").Select(c => char.IsControl(c) ? '?' : c).ToArray());
-        return text.Length <= 60 ? text : text[..60] + "…";
+        var values = form[field];
+        if (values.Count > 1)
+        {
+            Fail(field, $"{label}: send one value, not {values.Count}.");
+            return null;
+        }
+        var text = (values.ToString() ?? "").Trim();
+        if (text.Any(char.IsControl))
+        {
+            Fail(field, $"{label} must be on one line: remove line breaks and control characters.");
+            return null;
+        }
+        return text;
     }
 }

@@ -77,6 +77,7 @@ public static class WebSetup
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<WebExceptionHandler>();
         builder.Services.AddSingleton<PageRenderer>();
+        builder.Services.AddSingleton<SubscriptionMail>();
         builder.Services.AddHostedService<PageCompiler>();
         return builder;
     }
@@ -117,6 +118,8 @@ public static class WebSetup
         app.MapGet("/site.css", (PageRenderer pages) => Results.File(Path.Combine(pages.Folder, "site.css"), "text/css; charset=utf-8"))
             .ExcludeFromDescription();
         app.MapSubscribePages();
+        app.MapPreferencePages();
+        app.MapUnsubscribePages();
         app.MapArchivePages();
         return app;
     }

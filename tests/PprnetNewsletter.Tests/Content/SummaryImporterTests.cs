@@ -71,6 +71,20 @@ public class SummaryImporterTests
     }
 
     [Fact]
+    public async Task Reimporting_a_subfolder_finds_its_summaries_unchanged()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var importer = test.Get<SummaryImporter>();
+        await importer.ImportAsync(SampleFolder);
+        var before = await test.SnapshotAsync();
+
+        var result = await importer.ImportAsync(Path.Combine(SampleFolder, "2023-03"));
+
+        Assert.Equal("Imported 2 summaries (0 new, 0 updated, 2 unchanged) into 1 edition: 2023-03 (2)", result.ToString());
+        Assert.Equal(before, await test.SnapshotAsync());
+    }
+
+    [Fact]
     public async Task Summaries_with_an_order_come_first_then_the_rest_by_file_name()
     {
         await using var test = await TestApp.CreateAsync();

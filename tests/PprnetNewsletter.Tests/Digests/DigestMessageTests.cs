@@ -171,7 +171,7 @@ public partial class DigestMessageTests
         foreach (var body in new[] { message.HtmlBody!, Unwrap(message.TextBody!) })
         {
             Assert.Contains("PPRNet Research Digest", body);
-            Assert.Contains("1145 Carling Avenue, Ottawa, ON K1Z 7K4, Canada", body);
+            Assert.Contains("100 Example Street, Ottawa, ON K1A 0A1, Canada", body);
             Assert.Contains("pprnet@example.org", body);
             Assert.Contains("because you subscribed to the PPRNet research digest as ann.smith@example.org", body);
             Assert.Contains(UnsubscribeUrl(test, Ann), body);

@@ -70,6 +70,16 @@ public class DkimTests
             Assert.True(await verifier.VerifyAsync(message, signature));
             Assert.Equal("mail2023._domainkey.pprnet.example.org", dns.Asked);
 
+            // The sending engine signs from several threads at once: every signature must still hold.
+            var ann = await RecipientAsync(test, Ann);
+            var bob = await RecipientAsync(test, Bob);
+            var parallel = new MimeMessage[40];
+            Parallel.For(0, parallel.Length, i => parallel[i] = RoundTrip(edition.Compose(i % 2 == 0 ? ann : bob, i)!).Message);
+            foreach (var signedInParallel in parallel)
+            {
+                Assert.True(await verifier.VerifyAsync(signedInParallel, signedInParallel.Headers.Single(h => h.Id == HeaderId.DkimSignature)));
+            }
+
             // One byte of the body changed in transit: "Dear" becomes "Bear".
             var text = Encoding.ASCII.GetString(raw);
             var at = text.IndexOf("Dear Dr. Ann Smith", text.IndexOf("\r\n\r\n", StringComparison.Ordinal), StringComparison.Ordinal);

@@ -27,8 +27,8 @@ public class SubscriptionEmailTests
         Assert.Contains("https://news.example.org/confirm?token=abc_DEF-123", message.TextBody);
         Assert.Contains("Dear Dan,", message.HtmlBody);
         Assert.Contains("Depression and Depressive Symptoms", message.HtmlBody);
-        Assert.Contains("1145 Carling Avenue", message.HtmlBody);
-        Assert.Contains("1145 Carling Avenue", message.TextBody);
+        Assert.Contains("100 Example Street", message.HtmlBody);
+        Assert.Contains("100 Example Street", message.TextBody);
         Assert.Null(message.Headers["List-Unsubscribe"]); // not subscribed yet: nothing to unsubscribe from
         Assert.DoesNotContain("/u/", message.HtmlBody);
     }

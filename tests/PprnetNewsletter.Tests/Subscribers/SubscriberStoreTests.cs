@@ -168,6 +168,13 @@ public class SubscriberStoreTests
     }
 
     [Fact]
+    public void A_consent_source_the_ledger_does_not_know_is_a_programming_error()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConsentContext("website"));
+        Assert.Equal(ConsentSource.OneClick, new ConsentContext(ConsentSource.OneClick).Source);
+    }
+
+    [Fact]
     public async Task A_bounce_after_an_unsubscribe_leaves_the_subscriber_unsubscribed_without_an_event()
     {
         await using var test = await TestApp.CreateAsync();
@@ -299,5 +306,83 @@ public class SubscriberStoreTests
         var consent = Assert.Single(data.ConsentEvents);
         Assert.Equal(("203.0.113.9", "consent-v2"), (consent.Ip, consent.ConsentVersion));
         Assert.Null(await store.ExportPersonalDataAsync(id + 1));
+    }
+
+    [Fact]
+    public async Task A_list_or_stream_that_matches_nobody_is_empty()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var store = StoreOf(test, TimeProvider.System);
+        var nobody = new SubscriberFilter(Search: "nobody");
+
+        var page = await store.ListAsync(nobody);
+        var streamed = new List<Subscriber>();
+        await foreach (var subscriber in store.StreamAllAsync(nobody))
+        {
+            streamed.Add(subscriber);
+        }
+
+        Assert.Equal((0, 0), (page.Items.Count, page.Total));
+        Assert.Empty(streamed);
+    }
+
+    [Fact]
+    public async Task An_import_adds_with_each_rows_status_updates_name_and_topics_keeping_status_and_records_each_change()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var time = new FakeTimeProvider(Start);
+        var store = StoreOf(test, time);
+        var csv = new ConsentContext(ConsentSource.Csv);
+        var kept = await store.AddAsync(new NewSubscriber("kept@example.org", "Kept", TopicSelection.All), ConsentContext.Admin);
+        var moved = await store.AddAsync(new NewSubscriber("Moved@Example.org", "Moved", await TopicsAsync(test, "empathy", "training")), ConsentContext.Admin);
+        await store.PauseAsync(moved.Id, ConsentContext.Admin);
+        var renamed = await store.AddAsync(new NewSubscriber("renamed@example.org", "Old", await TopicsAsync(test, "empathy")), ConsentContext.Admin);
+        time.Advance(TimeSpan.FromDays(1));
+        var attachment = await TopicsAsync(test, "attachment");
+
+        var counts = await store.ImportAsync(
+        [
+            new NewSubscriber("new@example.org", "New", attachment),
+            new NewSubscriber("kept@example.org", "Kept", TopicSelection.All),
+            new NewSubscriber("moved@example.org", "Moved", attachment),
+            new NewSubscriber("asked@example.org", "", TopicSelection.All, SubscriberStatus.Pending),
+            new NewSubscriber("renamed@example.org", "New Name", await TopicsAsync(test, "empathy")),
+        ], csv);
+
+        Assert.Equal(new ImportCounts(Added: 2, Updated: 2, Unchanged: 1), counts);
+        var added = (await store.FindByEmailAsync("new@example.org"))!;
+        Assert.Equal((SubscriberStatus.Confirmed, Start.AddDays(1), attachment), (added.Status, added.ConfirmedAt, added.Topics));
+        var asked = (await store.FindByEmailAsync("asked@example.org"))!;
+        Assert.Equal((SubscriberStatus.Pending, (DateTimeOffset?)null), (asked.Status, asked.ConfirmedAt));
+        Assert.Equal((SubscriberStatus.Paused, attachment), ((await store.GetAsync(moved.Id))!.Status, (await store.GetAsync(moved.Id))!.Topics));
+        Assert.Equal(("New Name", SubscriberStatus.Confirmed), ((await store.GetAsync(renamed.Id))!.Name, (await store.GetAsync(renamed.Id))!.Status));
+
+        static object Last(IReadOnlyList<ConsentRecord> events) => (events[^1].Event, events[^1].Source, events[^1].Detail);
+        Assert.Equal((ConsentEvent.Confirmed, ConsentSource.Csv, (string?)null), Last(await store.ConsentEventsAsync(added.Id)));
+        Assert.Equal((ConsentEvent.Subscribed, ConsentSource.Csv, (string?)null), Last(await store.ConsentEventsAsync(asked.Id)));
+        Assert.Equal((ConsentEvent.PreferencesChanged, ConsentSource.Csv, $"changed: topics; topics: {attachment.TopicIds[0]}"),
+            Last(await store.ConsentEventsAsync(moved.Id)));
+        Assert.Equal((ConsentEvent.PreferencesChanged, ConsentSource.Csv, $"changed: name; topics: {renamed.TopicIds[0]}"),
+            Last(await store.ConsentEventsAsync(renamed.Id)));
+        Assert.Single(await store.ConsentEventsAsync(kept.Id));
+    }
+
+    [Fact]
+    public async Task An_import_with_an_address_twice_or_an_erased_address_writes_nothing()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var store = StoreOf(test, TimeProvider.System);
+        var erased = await store.AddAsync(new NewSubscriber("erased@example.org", "", TopicSelection.All), ConsentContext.Admin);
+        await store.EraseAsync(erased.Id, ConsentContext.Admin);
+        var csv = new ConsentContext(ConsentSource.Csv);
+
+        var twice = await Assert.ThrowsAsync<UsageException>(() => store.ImportAsync(
+            [new NewSubscriber("ann@example.org", "", TopicSelection.All), new NewSubscriber("ANN@example.org", "", TopicSelection.All)], csv));
+        var refused = await Assert.ThrowsAsync<UsageException>(() => store.ImportAsync(
+            [new NewSubscriber("ok@example.org", "", TopicSelection.All), new NewSubscriber("Erased@Example.org", "", TopicSelection.All)], csv));
+
+        Assert.Contains("ANN@example.org appears more than once", twice.Message);
+        Assert.Contains("Erased@example.org asked to be erased", refused.Message);
+        Assert.Equal(0, await store.CountAsync());
     }
 }

@@ -49,6 +49,35 @@ public sealed class Browser : IDisposable
 
     public IReadOnlyCollection<IWebElement> FindAll(string css) => Driver.FindElements(By.CssSelector(css));
 
+    /// <summary>
+    /// The element of the page the browser is on once <paramref name="css"/> matches one whose text is
+    /// <paramref name="text"/>: after a click, the old page may still be showing for a moment.
+    /// </summary>
+    public IWebElement WaitFor(string css, string text)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            try
+            {
+                var element = Driver.FindElements(By.CssSelector(css)).FirstOrDefault(e => e.Text == text);
+                if (element is not null)
+                {
+                    return element;
+                }
+            }
+            catch (StaleElementReferenceException)
+            {
+                // The page changed under the search: look again.
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"No '{css}' with text '{text}' on {Driver.Url}");
+            }
+            Thread.Sleep(50);
+        }
+    }
+
     /// <summary>Saves a PNG of the current page and returns its path.</summary>
     public string Screenshot(string name)
     {
