@@ -16,30 +16,33 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         await using var app = BuildApp(serve: Cli.IsServe(args));
+        return await Cli.RunAsync(app, args, Commands(app));
+    }
 
+    /// <summary>The command line: every verb, run against <paramref name="app"/>.</summary>
+    public static RootCommand Commands(WebApplication app)
+    {
         var root = new RootCommand("PPRNet Newsletter: monthly research digests personalised to each clinician's topics.")
         {
-            app.ServeVerb(),            // serve (default): schedule + web pages + admin API
+            app.ServeVerb(),                // serve (the default): schedule + web pages + admin API
+            app.TopicsVerb(),               // topics
+            app.ImportVerb(),               // import PATH
+            app.SubscriberVerbs(),          // subscribers add | list | import | export
+            new Command("digest", "Preview, send and resend the monthly digests.")
+            {
+                app.PreviewVerb(),          // digest preview YYYY-MM --email EMAIL [--out DIR]
+                app.SendVerb(),             // digest send YYYY-MM [--dry-run]
+                app.ResendVerb(),           // digest resend YYYY-MM (--email EMAIL | --failed | --new)
+                app.StatusVerb(),           // digest status YYYY-MM
+            },
+            new Command("bench", "Measure the hot paths on this machine.")
+            {
+                app.DigestBenchVerb(),      // bench digest: selection + render + MIME per digest
+                app.SendBenchVerb(),        // bench send: enqueue + send to smtp-sink, beside smtp-source and bare MailKit
+            },
         };
-        foreach (var verb in app.ContentVerbs())    // topics, import
-        {
-            root.Subcommands.Add(verb);
-        }
-        root.Subcommands.Add(app.SubscriberVerbs());  // subscribers add | list | import | export
-        var digest = app.DigestVerbs();             // digest preview
-        foreach (var verb in app.DeliveryVerbs())   // digest send | resend | status
-        {
-            digest.Subcommands.Add(verb);
-        }
-        root.Subcommands.Add(digest);
-        root.Subcommands.Add(new Command("bench", "Measure the hot paths on this machine.")
-        {
-            app.DigestBenchVerb(),                  // bench digest: selection + render + MIME per digest
-            app.SendBenchVerb(),                    // bench send: enqueue + send to smtp-sink, vs smtp-source and bare MailKit
-        });
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
-
-        return await Cli.RunAsync(app, args, root);
+        return root;
     }
 
     /// <summary>The whole application, as the service, every verb and every test build it.</summary>

@@ -16,8 +16,8 @@ public static class ContentSetup
         return builder;
     }
 
-    /// <summary>The verbs <c>topics</c> and <c>import PATH</c>.</summary>
-    public static IEnumerable<Command> ContentVerbs(this WebApplication app)
+    /// <summary>The verb <c>topics</c>: the taxonomy, slug and name.</summary>
+    public static Command TopicsVerb(this WebApplication app)
     {
         var topics = new Command("topics", "List the topic taxonomy: slug and name.");
         topics.SetAction(async (_, _) =>
@@ -30,8 +30,12 @@ public static class ContentSetup
             }
             return ExitCodes.Success;
         });
-        yield return topics;
+        return topics;
+    }
 
+    /// <summary>The verb <c>import PATH</c>: Markdown summaries into their editions, all or nothing.</summary>
+    public static Command ImportVerb(this WebApplication app)
+    {
         var path = new Argument<string>("PATH") { Description = "A summary file (.md), or a folder: every *.md in it and its subfolders." };
         var import = new Command("import", "Import Markdown summaries into their months' editions, all or nothing; "
             + "re-importing updates summaries by slug.") { path };
@@ -41,6 +45,6 @@ public static class ContentSetup
             Console.WriteLine(result);
             return ExitCodes.Success;
         });
-        yield return import;
+        return import;
     }
 }

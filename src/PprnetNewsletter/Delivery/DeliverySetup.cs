@@ -22,20 +22,13 @@ public static class DeliverySetup
         return builder;
     }
 
-    /// <summary>The verbs under <c>digest</c> that deliver: <c>send</c>, <c>resend</c>, <c>status</c>.</summary>
-    public static IEnumerable<Command> DeliveryVerbs(this WebApplication app)
-    {
-        yield return SendVerb(app);
-        yield return ResendVerb(app);
-        yield return StatusVerb(app);
-    }
-
     /// <summary>The verb <c>bench send</c>: the engine end to end against smtp-sink.</summary>
     public static Command SendBenchVerb(this WebApplication app) => SendBench.Verb(app);
 
     static Argument<string> MonthArgument() => new("month") { Description = "The edition's month, YYYY-MM (e.g. 2023-03)." };
 
-    static Command SendVerb(WebApplication app)
+    /// <summary>The verb <c>digest send YYYY-MM [--dry-run]</c>.</summary>
+    public static Command SendVerb(this WebApplication app)
     {
         var month = MonthArgument();
         var dryRun = new Option<bool>("--dry-run") { Description = "Compose every message and count them; send nothing, change nothing." };
@@ -47,7 +40,8 @@ public static class DeliverySetup
         return send;
     }
 
-    static Command ResendVerb(WebApplication app)
+    /// <summary>The verb <c>digest resend YYYY-MM (--email E | --failed | --new)</c>.</summary>
+    public static Command ResendVerb(this WebApplication app)
     {
         var month = MonthArgument();
         var email = new Option<string>("--email") { Description = "Resend to this one subscriber." };
@@ -87,7 +81,8 @@ public static class DeliverySetup
         return resend;
     }
 
-    static Command StatusVerb(WebApplication app)
+    /// <summary>The verb <c>digest status YYYY-MM</c>.</summary>
+    public static Command StatusVerb(this WebApplication app)
     {
         var month = MonthArgument();
         var status = new Command("status", "Counts per delivery state and the commonest failure reasons.") { month };

@@ -28,11 +28,8 @@ public static class DigestSetup
         return builder;
     }
 
-    /// <summary>
-    /// The <c>digest</c> command with <c>preview</c>; the sending verbs (send, resend, status) are added to the
-    /// same command by the delivery feature.
-    /// </summary>
-    public static Command DigestVerbs(this WebApplication app)
+    /// <summary>The verb <c>digest preview YYYY-MM --email EMAIL [--out DIR]</c>.</summary>
+    public static Command PreviewVerb(this WebApplication app)
     {
         var month = new Argument<string>("month") { Description = "The edition, YYYY-MM." };
         var email = new Option<string>("--email") { Description = "The subscriber's address.", Required = true };
@@ -54,7 +51,7 @@ public static class DigestSetup
             }
             return ExitCodes.Success;
         }));
-        return new Command("digest", "Monthly digests: preview (and the sending verbs).") { preview };
+        return preview;
     }
 
     /// <summary><c>bench digest</c>: the cost of composing one digest in steady state.</summary>

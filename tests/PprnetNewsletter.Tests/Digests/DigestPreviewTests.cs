@@ -11,9 +11,6 @@ namespace PprnetNewsletter.Tests.Digests;
 
 public class DigestPreviewTests
 {
-    static Task<int> RunAsync(TestApp test, params string[] args) =>
-        Cli.RunAsync(test.App, args, new RootCommand { test.App.DigestVerbs() });
-
     /// <summary>The repository's sample content: January 2023 has three summaries.</summary>
     static string SampleMonth(string month) => Path.Combine(Content.ContentFixtures.SampleFolder, month);
 
@@ -28,7 +25,7 @@ public class DigestPreviewTests
             new NewSubscriber("ann.smith@example.org", "Dr. Ann Smith", TopicSelection.Of(ids)), ConsentContext.Admin);
         var folder = Path.Combine(test.Folder, "preview");
 
-        var exit = await RunAsync(test, "digest", "preview", "2023-01", "--email", "Ann.Smith@example.org", "--out", folder);
+        var exit = await test.RunCliAsync("digest", "preview", "2023-01", "--email", "Ann.Smith@example.org", "--out", folder);
 
         Assert.Equal(ExitCodes.Success, exit);
         var eml = Path.Combine(folder, "ann.smith@example.org.eml");
@@ -66,7 +63,7 @@ public class DigestPreviewTests
         Assert.Empty(outcome.Files);
         Assert.False(Directory.Exists(folder));
         Assert.Contains(outcome.Report, line => line.Contains("no summary on their topics in March 2023", StringComparison.Ordinal));
-        Assert.Equal(ExitCodes.Success, await RunAsync(test, "digest", "preview", Month, "--email", "carol@example.org", "--out", folder));
+        Assert.Equal(ExitCodes.Success, await test.RunCliAsync("digest", "preview", Month, "--email", "carol@example.org", "--out", folder));
         Assert.False(Directory.Exists(folder));
     }
 
@@ -97,7 +94,7 @@ public class DigestPreviewTests
         var error = await Assert.ThrowsAsync<UsageException>(() => test.Get<DigestPreview>().WriteAsync(month, email, folder));
 
         Assert.Contains(message, error.Message);
-        Assert.Equal(ExitCodes.BadInput, await RunAsync(test, "digest", "preview", month, "--email", email, "--out", folder));
+        Assert.Equal(ExitCodes.BadInput, await test.RunCliAsync("digest", "preview", month, "--email", email, "--out", folder));
         Assert.False(Directory.Exists(folder));
     }
 

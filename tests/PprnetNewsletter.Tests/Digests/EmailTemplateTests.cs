@@ -82,8 +82,7 @@ public class EmailTemplateTests
         await DigestTestData.SeedAsync(test);
         var folder = Path.Combine(test.Folder, "preview");
 
-        var exit = await Cli.RunAsync(test.App, ["digest", "preview", DigestTestData.Month, "--email", "ann.smith@example.org", "--out", folder],
-            new RootCommand { test.App.DigestVerbs() });
+        var exit = await test.RunCliAsync(["digest", "preview", DigestTestData.Month, "--email", "ann.smith@example.org", "--out", folder]);
 
         Assert.Equal(ExitCodes.Failure, exit);
         Assert.False(Directory.Exists(folder));

@@ -10,9 +10,6 @@ namespace PprnetNewsletter.Tests.Subscribers;
 public class SubscriberCsvTests
 {
     /// <summary>Runs a command line the way Main does, against the test's app.</summary>
-    static Task<int> RunAsync(TestApp test, params string[] args) =>
-        Cli.RunAsync(test.App, args, new RootCommand { test.App.SubscriberVerbs() });
-
     static async Task<string> WriteAsync(TestApp test, string name, string content)
     {
         var path = Path.Combine(test.Folder, name);
@@ -46,7 +43,7 @@ public class SubscriberCsvTests
     {
         await using var test = await TestApp.CreateAsync();
 
-        var exit = await RunAsync(test, "subscribers", "add", "Ann@Example.ORG", "--name", "Ann Lee",
+        var exit = await test.RunCliAsync("subscribers", "add", "Ann@Example.ORG", "--name", "Ann Lee",
             "--topics", "empathy,Attendance, Attrition, and Drop-Out;TRAINING");
 
         Assert.Equal(ExitCodes.Success, exit);
@@ -69,7 +66,7 @@ public class SubscriberCsvTests
     {
         await using var test = await TestApp.CreateAsync();
 
-        Assert.Equal(ExitCodes.BadInput, await RunAsync(test, args));
+        Assert.Equal(ExitCodes.BadInput, await test.RunCliAsync(args));
 
         Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
     }
@@ -100,10 +97,10 @@ public class SubscriberCsvTests
         await store.UnsubscribeAsync(gone.Id, ConsentContext.Admin);
         var exported = Path.Combine(source.Folder, "export.csv");
 
-        Assert.Equal(ExitCodes.Success, await RunAsync(source, "subscribers", "export", "--out", exported));
+        Assert.Equal(ExitCodes.Success, await source.RunCliAsync("subscribers", "export", "--out", exported));
 
         await using var target = await TestApp.CreateAsync();
-        Assert.Equal(ExitCodes.Success, await RunAsync(target, "subscribers", "import", exported));
+        Assert.Equal(ExitCodes.Success, await target.RunCliAsync("subscribers", "import", exported));
         Assert.Equal(await EveryoneAsync(source), await EveryoneAsync(target));
         Assert.Equal(5, (await EveryoneAsync(target)).Count);
         // A spreadsheet opening the export sees text, not a formula.
@@ -171,7 +168,7 @@ public class SubscriberCsvTests
         var path = await WriteAsync(test, "list.csv",
             "\uFEFFEmail, Name ,TOPICS\n a@example.org ,Ann Lee,empathy\nsame@example.org,Same,all\nnew@example.org,New,training\ngone@example.org,Gone,all\n");
 
-        Assert.Equal(ExitCodes.Success, await RunAsync(test, "subscribers", "import", path));
+        Assert.Equal(ExitCodes.Success, await test.RunCliAsync("subscribers", "import", path));
 
         Assert.Equal(
             ["A@example.org|Ann Lee|confirmed|empathy", "same@example.org|Same|confirmed|ALL", "gone@example.org|Gone|unsubscribed|ALL",

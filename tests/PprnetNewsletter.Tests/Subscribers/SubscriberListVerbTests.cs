@@ -19,7 +19,7 @@ public class SubscriberListVerbTests
         Console.SetOut(output);
         try
         {
-            var exit = await Cli.RunAsync(test.App, args, new RootCommand { test.App.SubscriberVerbs() });
+            var exit = await test.RunCliAsync(args);
             return (exit, output.ToString());
         }
         finally

@@ -64,6 +64,9 @@ public sealed class TestApp : IAsyncDisposable
         return test;
     }
 
+    /// <summary>Runs one command line (<c>["digest", "preview", ...]</c>) against this app, as <c>pprnet</c> would.</summary>
+    public Task<int> RunCliAsync(params string[] args) => Cli.RunAsync(App, args, Program.Commands(App));
+
     /// <summary>An HttpClient for the started server that neither follows redirects nor keeps cookies.</summary>
     public HttpClient CreateClient() =>
         new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = BaseAddress };
