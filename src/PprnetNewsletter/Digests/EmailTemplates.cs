@@ -62,7 +62,7 @@ public sealed class EmailTemplates(IOptions<DigestOptions> options, IHostEnviron
     }
 
     /// <summary>
-    /// Compiling with Roslyn leaves some hundred megabytes of garbage behind, once per process; an aggressive, compacting
+    /// Compiling with Roslyn leaves tens of megabytes of garbage behind, once per process; an aggressive, compacting
     /// collection right after gives those pages back to the operating system instead of carrying them through a send.
     /// </summary>
     static async Task<Compiled> CompileAndReclaimAsync(string folder)
