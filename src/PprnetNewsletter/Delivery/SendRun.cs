@@ -43,8 +43,10 @@ sealed class SendRun
     /// <summary>How long messages already in flight may finish after a stop was asked for.</summary>
     static readonly TimeSpan InFlightGrace = TimeSpan.FromSeconds(1.5);
 
-
     static readonly TimeSpan LongestDeferral = TimeSpan.FromHours(6);
+
+    /// <summary>The most outcomes, sends and skips together, committed in one transaction.</summary>
+    const int MaxCommitGroup = 256;
 
     static readonly ConsentContext Bounce = new(ConsentSource.Bounce);
 
@@ -325,9 +327,16 @@ sealed class SendRun
         {
             while (await outcomes.WaitToReadAsync())
             {
-                while (group.Count < _commitGroup && outcomes.TryRead(out var item))
+                // Only attempted sends count against the group: a skipped row repeated after a crash sends nothing, so
+                // skips ride along in large groups and cost few commits.
+                var attempts = 0;
+                while (attempts < _commitGroup && group.Count < MaxCommitGroup && outcomes.TryRead(out var item))
                 {
                     group.Add(item);
+                    if (item.Outcome.State != DeliveryState.Skipped)
+                    {
+                        attempts++;
+                    }
                 }
                 await _deps.Ledger.RecordAsync(group.Select(g => g.Outcome).ToList(), CancellationToken.None);
                 foreach (var (row, outcome, failure) in group)
