@@ -21,14 +21,6 @@ public static class DeliveryState
     public static IReadOnlyList<string> All { get; } = [Pending, Sending, Sent, Deferred, Failed, Skipped];
 }
 
-/// <summary>The states of an edition (editions.status).</summary>
-public static class EditionStatus
-{
-    public const string Draft = "draft";
-    public const string Sending = "sending";
-    public const string Sent = "sent";
-}
-
 /// <summary>An edition as the sending engine sees it.</summary>
 public sealed record EditionInfo(long Id, string Month, string Status, long SummaryCount, DateTimeOffset? SendStartedAt, DateTimeOffset? SentAt);
 

@@ -61,7 +61,7 @@ public static class EditionSchedule
         {
             return new(null, $"the {month} edition has no summaries, so it is not sent; import them and run 'digest send {month}'", fired, NeedsAttention: true);
         }
-        if (edition.Status != Delivery.EditionStatus.Draft)
+        if (edition.Status != Content.EditionStatus.Draft)
         {
             return new(null, $"the {month} edition is already {edition.Status}", fired);
         }

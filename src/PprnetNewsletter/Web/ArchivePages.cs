@@ -42,5 +42,5 @@ public static class ArchivePages
     /// An edition is public once its sending starts, so readers of the first emails of a long send can follow
     /// their "view in browser" links; drafts stay private.
     /// </summary>
-    static bool IsPublished(string status) => status is "sending" or "sent";
+    static bool IsPublished(string status) => EditionStatus.IsLocked(status);
 }

@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Scheduling;
 using PprnetNewsletter.Storage;
