@@ -12,9 +12,9 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
         """;
 
     const string AllEditions = """
-        SELECT e.month, e.status, count(s.id) AS SummaryCount, e.sent_at AS SentAt
+        SELECT e.id, e.month, e.status, count(s.id) AS SummaryCount, e.send_started_at AS SendStartedAt, e.sent_at AS SentAt
         FROM editions e LEFT JOIN summaries s ON s.edition_id = e.id
-        GROUP BY e.id, e.month, e.status, e.sent_at
+        GROUP BY e.id, e.month, e.status, e.send_started_at, e.sent_at
         ORDER BY e.month DESC
         """;
 
@@ -36,7 +36,6 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
     // Dapper maps rows to these by constructor: column order and types (SQLite integers are Int64) must match.
     sealed record EditionRow(long Id, string Month, string Status, DateTimeOffset? SentAt);
 
-    sealed record EditionInfoRow(string Month, string Status, long SummaryCount, DateTimeOffset? SentAt);
 
     sealed record SummaryRow(long Id, string Slug, long Position, string Title, string? Citation, string? ResearchType,
         string BodyHtml, string BodyText, string ImplicationsHtml, string ImplicationsText);
@@ -77,8 +76,7 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
     public async Task<IReadOnlyList<EditionInfo>> ListEditionsAsync(CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
-        var rows = await connection.QueryAsync<EditionInfoRow>(new CommandDefinition(AllEditions, cancellationToken: ct));
-        return rows.Select(r => new EditionInfo(r.Month, r.Status, (int)r.SummaryCount, r.SentAt)).ToList();
+        return (await connection.QueryAsync<EditionInfo>(new CommandDefinition(AllEditions, cancellationToken: ct))).ToList();
     }
 
     public async Task<int> CountSummariesAsync(CancellationToken ct = default)

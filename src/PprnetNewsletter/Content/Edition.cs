@@ -32,8 +32,8 @@ public static class MonthNames
         TryParse(month, out var day) ? day.ToString("MMMM yyyy", System.Globalization.CultureInfo.InvariantCulture) : month;
 }
 
-/// <summary>An edition in a list (archive, dashboard): no summaries, just how many.</summary>
-public sealed record EditionInfo(string Month, string Status, int SummaryCount, DateTimeOffset? SentAt)
+/// <summary>An edition without its summaries, just how many: for lists (archive, admin) and the sending engine.</summary>
+public sealed record EditionInfo(long Id, string Month, string Status, long SummaryCount, DateTimeOffset? SendStartedAt, DateTimeOffset? SentAt)
 {
     public string MonthName => MonthNames.Display(Month);
 }

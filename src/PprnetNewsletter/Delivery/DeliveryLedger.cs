@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using PprnetNewsletter.Content;
 using PprnetNewsletter.Storage;
 using PprnetNewsletter.Subscribers;
 
@@ -20,9 +21,6 @@ public static class DeliveryState
 
     public static IReadOnlyList<string> All { get; } = [Pending, Sending, Sent, Deferred, Failed, Skipped];
 }
-
-/// <summary>An edition as the sending engine sees it.</summary>
-public sealed record EditionInfo(long Id, string Month, string Status, long SummaryCount, DateTimeOffset? SendStartedAt, DateTimeOffset? SentAt);
 
 /// <summary>
 /// A ledger row claimed for sending, with its recipient as they are now. <see cref="Recipient"/> is null when the

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using MimeKit;
+using PprnetNewsletter.Content;
 using PprnetNewsletter.Subscribers;
 
 namespace PprnetNewsletter.Delivery;
