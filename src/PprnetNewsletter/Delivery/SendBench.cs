@@ -97,6 +97,12 @@ static class SendBench
             var resetPeak = TryResetPeak();
             var result = await services.GetRequiredService<EditionSender>().SendAsync(month, null, ct);
             var peak = Status("VmHWM");
+            // Where the memory is at the end of the send, before anything is collected: the GC's committed pages
+            // (live objects plus its allocation budget) against everything else the process maps.
+            var gc = GC.GetGCMemoryInfo();
+            report.Add(string.Create(c, $"At the end of the send: RSS {Status("VmRSS"):N0} MB (anonymous {Status("RssAnon"):N0} MB, files " +
+                $"{Status("RssFile"):N0} MB); GC committed {gc.TotalCommittedBytes / (1024 * 1024):N0} MB, heap after its last collection " +
+                $"{gc.HeapSizeBytes / (1024 * 1024):N0} MB; {Process.GetCurrentProcess().Threads.Count} threads."));
             GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             report.Add(string.Create(c, $"Live managed heap after the send (full GC): {GC.GetTotalMemory(forceFullCollection: true) / (1024 * 1024):N0} MB."));
             var endToEnd = result.Sent / result.Elapsed.TotalSeconds;
