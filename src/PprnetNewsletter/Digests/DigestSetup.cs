@@ -15,6 +15,7 @@ public static class DigestSetup
         services.AddValidatedOptions<DkimOptions>(DkimOptions.Section);
         services.AddSingleton<IValidateOptions<DkimOptions>, DkimOptionsValidator>();
 
+        services.AddSingleton<CompiledTemplateCache>();
         services.AddSingleton<EmailTemplates>();
         services.AddHostedService<TemplateWarmup>();    // compile every template before serving: a broken one stops start-up
         services.AddSingleton<DigestLinks>();

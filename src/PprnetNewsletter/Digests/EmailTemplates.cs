@@ -1,11 +1,6 @@
-using System.Collections.Concurrent;
-using System.Text;
 using Microsoft.Extensions.Options;
 using PprnetNewsletter.Hosting;
 using RazorLight;
-using RazorLight.Compilation;
-using RazorLight.Generation;
-using RazorLight.Razor;
 
 namespace PprnetNewsletter.Digests;
 
@@ -14,9 +9,10 @@ namespace PprnetNewsletter.Digests;
 /// Each email has an HTML template (NAME.cshtml, in _Layout.cshtml) and a plain-text one (NAME.txt.cshtml, in
 /// _Layout.txt.cshtml). Every template is compiled before the first email, so a mistake stops start-up with
 /// the file and line instead of failing on the 10,000th email. The files are read once: an edited template
-/// takes effect at the next start, never halfway through an edition.
+/// takes effect at the next start, never halfway through an edition. Compiled templates are kept on disk
+/// (<see cref="CompiledTemplateCache"/>), so a process whose templates are unchanged compiles nothing.
 /// </summary>
-public sealed class EmailTemplates(IOptions<DigestOptions> options, IHostEnvironment environment)
+public sealed class EmailTemplates(IOptions<DigestOptions> options, IHostEnvironment environment, CompiledTemplateCache cache)
 {
     public const string Digest = "Digest";
     public const string Confirmation = "Confirmation";
@@ -25,12 +21,10 @@ public sealed class EmailTemplates(IOptions<DigestOptions> options, IHostEnviron
     /// <summary>The emails; each needs both its HTML and its text template.</summary>
     public static readonly IReadOnlyList<string> Emails = [Digest, Confirmation, ManagePreferences];
 
-    const string Extension = ".cshtml";
     const string TextSuffix = ".txt";
 
-    // Compiling takes about 1.5 s; a process that builds several applications (the tests) compiles each
-    // folder once. A failed compilation is not kept, so the next attempt reads the files again.
-    static readonly ConcurrentDictionary<string, Lazy<Task<Compiled>>> ByFolder = new();
+    // Compiling takes about 1.5 s; a process that builds several applications (the tests) compiles each folder once.
+    static readonly OncePerFolder<Compiled> ByFolder = new();
 
     /// <summary>The absolute templates folder.</summary>
     public string Folder { get; } = AppHome.Resolve(environment.ContentRootPath, options.Value.TemplatesPath);
@@ -47,30 +41,10 @@ public sealed class EmailTemplates(IOptions<DigestOptions> options, IHostEnviron
         return (html, text);
     }
 
-    async Task<Compiled> GetCompiledAsync()
-    {
-        var lazy = ByFolder.GetOrAdd(Folder, folder => new Lazy<Task<Compiled>>(() => Task.Run(() => CompileAndReclaimAsync(folder))));
-        try
-        {
-            return await lazy.Value;
-        }
-        catch
-        {
-            ByFolder.TryRemove(new KeyValuePair<string, Lazy<Task<Compiled>>>(Folder, lazy));
-            throw;
-        }
-    }
+    /// <summary>Forgets the templates of <paramref name="folder"/> compiled in this process, as if it were a new one.</summary>
+    internal static void ForgetCompiled(string folder) => ByFolder.Forget(folder);
 
-    /// <summary>
-    /// Compiling with Roslyn leaves tens of megabytes of garbage behind, once per process; an aggressive, compacting
-    /// collection right after gives those pages back to the operating system instead of carrying them through a send.
-    /// </summary>
-    static async Task<Compiled> CompileAndReclaimAsync(string folder)
-    {
-        var compiled = await Compiled.CreateAsync(folder);
-        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        return compiled;
-    }
+    Task<Compiled> GetCompiledAsync() => ByFolder.GetAsync(Folder, folder => Compiled.CreateAsync(folder, cache));
 
     sealed class Compiled
     {
@@ -89,59 +63,37 @@ public sealed class EmailTemplates(IOptions<DigestOptions> options, IHostEnviron
         /// <summary>Prints values as they are: plain text has no markup to escape.</summary>
         public RazorLightEngine Text { get; }
 
-        public static async Task<Compiled> CreateAsync(string folder)
+        public static async Task<Compiled> CreateAsync(string folder, CompiledTemplateCache cache)
         {
             if (!Directory.Exists(folder))
             {
                 throw new TemplateException($"The templates folder {folder} does not exist (Digest:TemplatesPath).");
             }
-            var project = new SnapshotProject(folder);
-            var compiled = new Compiled(folder, Build(project, encode: true), Build(project, encode: false));
+            var templates = new TemplateSnapshot(folder);
             foreach (var email in Emails)
             {
-                if (!project.Has(email) || !project.Has(email + TextSuffix))
+                if (!templates.Has(email) || !templates.Has(email + TextSuffix))
                 {
                     throw new TemplateException(
-                        $"The templates folder {folder} needs {email}{Extension} and {email}{TextSuffix}{Extension}.");
+                        $"The templates folder {folder} needs {email}{TemplateSnapshot.Extension} and {email}{TextSuffix}{TemplateSnapshot.Extension}.");
                 }
             }
-            foreach (var key in project.Keys)
+            var html = await cache.CompileAsync(templates, templates.Keys.Where(key => !IsText(key)), encode: true);
+            var text = await cache.CompileAsync(templates, templates.Keys.Where(IsText), encode: false);
+            if (html.Compiled || text.Compiled)
             {
-                var engine = key.EndsWith(TextSuffix, StringComparison.Ordinal) ? compiled.Text : compiled.Html;
-                await compiled.CompileAsync(engine, key);
+                Reclaim();
             }
-            return compiled;
+            return new Compiled(folder, html.Engine, text.Engine);
         }
 
-        static RazorLightEngine Build(RazorLightProject project, bool encode)
-        {
-            var builder = new RazorLightEngineBuilder()
-                .UseProject(project)
-                .SetOperatingAssembly(typeof(EmailTemplates).Assembly)
-                .UseMemoryCachingProvider();
-            return (encode ? builder : builder.DisableEncoding()).Build();
-        }
+        static bool IsText(string key) => key.EndsWith(TextSuffix, StringComparison.Ordinal);
 
-        async Task CompileAsync(RazorLightEngine engine, string key)
-        {
-            try
-            {
-                await engine.CompileTemplateAsync(key);
-            }
-            catch (TemplateCompilationException e)
-            {
-                // Roslyn's position, mapped back to the .cshtml by the #line directives Razor generates (zero-based).
-                var first = e.CompilationDiagnostics.FirstOrDefault();
-                var line = first?.LineSpan is { } span ? span.StartLinePosition.Line + 1 : (int?)null;
-                throw TemplateException.At(Folder, key + Extension, line, first?.ErrorMessage ?? e.Message, e);
-            }
-            catch (TemplateGenerationException e)
-            {
-                var diagnostic = e.Diagnostics.FirstOrDefault();
-                throw TemplateException.At(Folder, key + Extension, diagnostic is null ? null : diagnostic.Span.LineIndex + 1,
-                    diagnostic?.GetMessage(System.Globalization.CultureInfo.InvariantCulture) ?? e.Message, e);
-            }
-        }
+        /// <summary>
+        /// Compiling with Roslyn leaves tens of megabytes of garbage behind, once per process; an aggressive, compacting
+        /// collection right after gives those pages back to the operating system instead of carrying them through a send.
+        /// </summary>
+        static void Reclaim() => GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
         public async Task<string> RenderAsync(RazorLightEngine engine, string key, EmailModel model)
         {
@@ -153,57 +105,8 @@ public sealed class EmailTemplates(IOptions<DigestOptions> options, IHostEnviron
             }
             catch (Exception e) when (e is not TemplateException)
             {
-                throw TemplateException.At(Folder, key + Extension, null, $"rendering failed: {e.Message}", e);
+                throw TemplateException.At(Folder, key + TemplateSnapshot.Extension, null, $"rendering failed: {e.Message}", e);
             }
-        }
-    }
-
-    /// <summary>
-    /// The template files read into memory once. RazorLight's own file-system project watches the files and
-    /// recompiles on change, which would let a half-edited template break an edition mid-send.
-    /// </summary>
-    sealed class SnapshotProject : RazorLightProject
-    {
-        readonly Dictionary<string, string> _sources = new(StringComparer.Ordinal);
-
-        public SnapshotProject(string folder)
-        {
-            // Emails only: subfolders hold other templates (templates/pages/ are the web pages, with their own engine).
-            foreach (var path in Directory.EnumerateFiles(folder, "*" + Extension, SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal))
-            {
-                _sources[Path.GetFileName(path)[..^Extension.Length]] = File.ReadAllText(path, Encoding.UTF8);
-            }
-        }
-
-        public IEnumerable<string> Keys => _sources.Keys;
-
-        public bool Has(string key) => _sources.ContainsKey(key);
-
-        public override Task<RazorLightProjectItem> GetItemAsync(string templateKey)
-        {
-            var key = Normalise(templateKey);
-            return Task.FromResult<RazorLightProjectItem>(new Item(key, _sources.GetValueOrDefault(key)));
-        }
-
-        public override Task<IEnumerable<RazorLightProjectItem>> GetImportsAsync(string templateKey) =>
-            Task.FromResult(Enumerable.Empty<RazorLightProjectItem>());
-
-        public override Task<IEnumerable<string>> GetKnownKeysAsync() => Task.FromResult<IEnumerable<string>>([.. _sources.Keys]);
-
-        // Layout = "_Layout.cshtml" and Layout = "_Layout" name the same template.
-        static string Normalise(string key)
-        {
-            key = key.Replace('\\', '/').TrimStart('/', '~');
-            return key.EndsWith(Extension, StringComparison.OrdinalIgnoreCase) ? key[..^Extension.Length] : key;
-        }
-
-        sealed class Item(string key, string? source) : RazorLightProjectItem
-        {
-            public override string Key { get; } = key;
-
-            public override bool Exists => source is not null;
-
-            public override Stream Read() => new MemoryStream(Encoding.UTF8.GetBytes(source ?? ""));
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -34,9 +35,19 @@ public sealed class Db
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
-        // synchronous=NORMAL is durable across a process crash in WAL mode (only power loss can drop the last
-        // commits), and makes each commit several times cheaper than FULL.
-        await connection.ExecuteAsync($"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL;");
+        // The pool hands back the same SQLite handle again and again; its settings stay with it, so they are
+        // applied once per physical connection rather than on every open (the ledger opens for every commit).
+        if (!_configured.TryGetValue(connection.Handle!, out _))
+        {
+            // synchronous=NORMAL is durable across a process crash in WAL mode (only power loss can drop the last
+            // commits), and makes each commit several times cheaper than FULL.
+            await connection.ExecuteAsync($"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL;");
+            _configured.AddOrUpdate(connection.Handle!, Configured);
+        }
         return connection;
     }
+
+    static readonly object Configured = new();
+
+    readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
 }

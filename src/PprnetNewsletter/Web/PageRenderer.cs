@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.Extensions.Options;
+using PprnetNewsletter.Digests;
 using PprnetNewsletter.Hosting;
 using RazorLight;
 
@@ -10,30 +10,23 @@ namespace PprnetNewsletter.Web;
 /// Renders the public pages from <c>templates/pages/*.cshtml</c> (RazorLight). Each page model is given the
 /// site's identity (footer) and, for pages with forms, an antiforgery token.
 /// </summary>
-public sealed class PageRenderer(IHostEnvironment environment, IOptions<NewsletterOptions> newsletter, IAntiforgery antiforgery)
+public sealed class PageRenderer(IHostEnvironment environment, IOptions<NewsletterOptions> newsletter, IAntiforgery antiforgery, CompiledTemplateCache cache)
 {
-    // Compiling a template costs hundreds of milliseconds; compiled pages depend only on the template files,
-    // so every application instance in the process (the service, or many tests) shares one engine per folder.
-    static readonly ConcurrentDictionary<string, Lazy<RazorLightEngine>> Engines = new();
+    // Compiled pages depend only on the template files, so every application instance in the process (the service,
+    // or many tests) shares one engine per folder; the compiled templates are kept on disk like the emails'.
+    static readonly OncePerFolder<RazorLightEngine> Engines = new();
 
     /// <summary>The pages folder: part of <c>templates/</c>, editable without a rebuild (read at start-up).</summary>
     public string Folder { get; } = Path.Combine(environment.ContentRootPath, "templates", "pages");
 
-    RazorLightEngine Engine => Engines.GetOrAdd(Folder, folder => new Lazy<RazorLightEngine>(() =>
-        new RazorLightEngineBuilder().UseFileSystemProject(folder).UseMemoryCachingProvider().Build())).Value;
-
-    /// <summary>Every page template, so start-up fails on a broken template rather than a visitor's request.</summary>
-    public IEnumerable<string> PageNames =>
-        Directory.EnumerateFiles(Folder, "*.cshtml").Select(Path.GetFileNameWithoutExtension).OfType<string>()
-            .Where(name => !name.StartsWith('_'));
-
-    public async Task CompileAllAsync()
+    /// <summary>Every template, partials and layout included, so start-up fails on a broken one with its file and line.</summary>
+    Task<RazorLightEngine> EngineAsync() => Engines.GetAsync(Folder, async folder =>
     {
-        foreach (var page in PageNames)
-        {
-            await Engine.CompileTemplateAsync(page + ".cshtml");
-        }
-    }
+        var templates = new TemplateSnapshot(folder);
+        return (await cache.CompileAsync(templates, templates.Keys, encode: true)).Engine;
+    });
+
+    public Task CompileAllAsync() => EngineAsync();
 
     public async Task<string> RenderAsync(HttpContext http, string page, PageModel model)
     {
@@ -43,7 +36,7 @@ public sealed class PageRenderer(IHostEnvironment environment, IOptions<Newslett
             var tokens = antiforgery.GetAndStoreTokens(http);
             form.Antiforgery = new AntiforgeryField(tokens.FormFieldName, tokens.RequestToken ?? "");
         }
-        return await Engine.CompileRenderAsync(page + ".cshtml", model);
+        return await (await EngineAsync()).CompileRenderAsync(page, model);
     }
 }
 

@@ -23,6 +23,28 @@ public class MigratorTests
     }
 
     [Fact]
+    public async Task Every_connection_new_or_pooled_has_the_storage_settings()
+    {
+        await using var test = await TestApp.CreateAsync(new Dictionary<string, string?> { ["Storage:BusyTimeout"] = "00:00:07" });
+        var db = test.Get<Db>();
+        // Three at once force new physical connections; the later opens reuse them from the pool.
+        for (var round = 0; round < 2; round++)
+        {
+            var connections = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => db.OpenAsync()));
+            foreach (var connection in connections)
+            {
+                Assert.Equal(1, await connection.ExecuteScalarAsync<int>("PRAGMA synchronous"));   // NORMAL
+                Assert.Equal(7000, await connection.ExecuteScalarAsync<int>("PRAGMA busy_timeout"));
+                Assert.Equal(1, await connection.ExecuteScalarAsync<int>("PRAGMA foreign_keys"));
+            }
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Two_processes_migrating_one_new_file_at_once_apply_each_script_once()
     {
         await using var first = await TestApp.CreateAsync();

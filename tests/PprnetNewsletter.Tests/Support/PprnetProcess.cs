@@ -15,7 +15,16 @@ public static class PprnetProcess
         RunAsync(test, config, _ => { }, args);
 
     /// <summary>As above; <paramref name="started"/> gets the process (to kill it mid-run, say).</summary>
-    public static async Task<PprnetRun> RunAsync(TestApp test, IReadOnlyDictionary<string, string?> config, Action<Process> started, params string[] args)
+    public static Task<PprnetRun> RunAsync(TestApp test, IReadOnlyDictionary<string, string?> config, Action<Process> started, params string[] args) =>
+        RunAsync(test, config, new Dictionary<string, string>(), started, args);
+
+    /// <summary>As above, with raw <paramref name="environment"/> variables for the runtime (e.g. DOTNET_STARTUP_HOOKS).</summary>
+    public static Task<PprnetRun> RunAsync(
+        TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunAsync(test, config, environment, _ => { }, args);
+
+    static async Task<PprnetRun> RunAsync(
+        TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, Action<Process> started, string[] args)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -28,6 +37,10 @@ public static class PprnetProcess
         foreach (var (key, value) in config)
         {
             start.Environment["PPRNET_" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
         }
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pprnet.dll"));
         foreach (var arg in args)

@@ -40,6 +40,7 @@ public sealed class TestApp : IAsyncDisposable
         {
             ["Storage:Database"] = Path.Combine(folder, "pprnet.db"),
             ["Delivery:PickupDirectory"] = Path.Combine(folder, "outbox"),
+            ["Digest:CompiledTemplatesPath"] = Path.Combine(folder, "compiled-templates"),
             ["Web:Urls"] = "http://127.0.0.1:0",
             ["Newsletter:BaseUrl"] = "https://news.example.org",
             // Tests start from an empty database unless they ask for the sample summaries.
