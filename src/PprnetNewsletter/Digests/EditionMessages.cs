@@ -136,12 +136,18 @@ public sealed class EditionMessages : IEditionMessages
     PersonalisedEmail Variant(ulong mask, bool hasName) =>
         _variants.GetOrAdd((mask, hasName), static (key, self) => new Lazy<PersonalisedEmail>(() => self.Render(key.Mask, key.HasName)), this).Value;
 
-    PersonalisedEmail Render(ulong mask, bool hasName)
+    PersonalisedEmail Render(ulong mask, bool hasName) =>
+        // Compose is synchronous (the engine's seam); RazorLight completes synchronously for templates that do
+        // not await, and this runs once per variant, never per email.
+        _renderer.RenderAsync(EmailTemplates.Digest, Model(mask, hasName), _feedbackId).GetAwaiter().GetResult();
+
+    /// <summary>The template model of a variant: the reader's values are placeholders.</summary>
+    internal DigestModel Model(ulong mask, bool hasName)
     {
         var digest = DigestSelection.Split(_edition, mask);
         var links = _renderer.Links;
         var count = BitOperations.PopCount(mask);
-        var model = new DigestModel
+        return new DigestModel
         {
             Subject = count == 0
                 ? $"PPRNet research digest, {_edition.MonthName}: nothing on your topics this month"
@@ -160,8 +166,5 @@ public sealed class EditionMessages : IEditionMessages
             Summaries = [.. digest.Matches.Select(s => new DigestEntry(s, links.ArchiveEntry(_edition.Month, s.Slug)))],
             AlsoThisMonth = [.. digest.Others.Select(s => new DigestEntry(s, links.ArchiveEntry(_edition.Month, s.Slug)))],
         };
-        // Compose is synchronous (the engine's seam); RazorLight completes synchronously for templates that do
-        // not await, and this runs once per variant, never per email.
-        return _renderer.RenderAsync(EmailTemplates.Digest, model, _feedbackId).GetAwaiter().GetResult();
     }
 }

@@ -38,7 +38,7 @@ public sealed class EmailRenderer(
         return new PersonalisedEmail(assembly.Share(model.Subject, feedbackId), new PersonalHtml(InlineCss(email, html)), new PersonalText(text));
     }
 
-    string InlineCss(string email, string html)
+    internal string InlineCss(string email, string html)
     {
         // The <style> block stays for what cannot be inlined (media queries); everything else moves onto the elements,
         // since several webmail clients drop <style>.
@@ -68,6 +68,6 @@ public sealed class PersonalisedEmail
 
     public string Subject => Headers.Subject;
 
-    /// <summary>The reader's HTML and text, UTF-8, each a fresh stream (a message owns its content).</summary>
+    /// <summary>The reader's HTML and text, UTF-8 already in quoted-printable, each a fresh stream (a message owns its content).</summary>
     public (MemoryStream Html, MemoryStream Text) Fill(ReaderValues values) => (_html.Fill(values), _text.Fill(values));
 }

@@ -7,7 +7,7 @@ namespace PprnetNewsletter.Digests;
 
 /// <summary>
 /// Builds standards-clean messages: multipart/alternative (text/plain first, text/html last), UTF-8 in
-/// quoted-printable so no line exceeds 998 octets, addresses as MailboxAddress objects so no stored value can
+/// quoted-printable (encoded before it gets here: see <see cref="EncodedBody"/>) so no body line exceeds 76 octets, addresses as MailboxAddress objects so no stored value can
 /// break or add a header, identifiers on the sender's domain (never the machine's name), DKIM last.
 /// </summary>
 public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimeProvider time, DkimSigning dkim)
@@ -42,8 +42,8 @@ public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimePro
         return new SharedHeaders(subject, [.. prototype.Headers]);
     }
 
-    /// <param name="text">The plain-text body, UTF-8.</param>
-    /// <param name="html">The HTML body, UTF-8.</param>
+    /// <param name="text">The plain-text body, UTF-8 already in quoted-printable with CRLF line ends.</param>
+    /// <param name="html">The HTML body, UTF-8 already in quoted-printable with CRLF line ends.</param>
     public MimeMessage Build(SharedHeaders shared, string toName, string toEmail, string messageId, Stream text, Stream html)
     {
         // The parameterless constructor generates a Message-ID from the machine's host name on every message;
@@ -56,12 +56,15 @@ public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimePro
         return message;
     }
 
-    static TextPart Utf8Part(MimeKit.Text.TextFormat format, Stream content)
+    static TextPart Utf8Part(MimeKit.Text.TextFormat format, Stream encoded)
     {
+        // Content already in the part's transfer encoding is copied as it is when the message is written (MimePart.WriteTo
+        // only passes it through the new-line filter, which leaves CRLF alone), and DKIM's Prepare leaves a quoted-printable
+        // part as it is: the body is never encoded again.
         var part = new TextPart(format)
         {
             ContentTransferEncoding = ContentEncoding.QuotedPrintable,
-            Content = new MimeContent(content),
+            Content = new MimeContent(encoded, ContentEncoding.QuotedPrintable),
         };
         part.ContentType.Charset = "utf-8";
         return part;

@@ -116,80 +116,91 @@ public sealed class ReaderValues
     }
 }
 
-/// <summary>
-/// A rendered text whose placeholders are replaced per reader. The fixed parts are kept as UTF-8, ready to
-/// become a MIME part's content, so filling in a reader's email is a few copies and no re-encoding.
-/// </summary>
+/// <summary>A rendered line whose placeholders are replaced per reader, as text (a plain-text line is wrapped next).</summary>
 sealed class FillIn
 {
-    readonly byte[][] _literals;
+    readonly string[] _literals;
     readonly Slot[] _slots;
-    readonly bool _html;
 
-    /// <param name="html">Values are HTML-escaped on the way in; plain text takes them as they are.</param>
-    public FillIn(string rendered, bool html)
-    {
-        var (literals, slots) = Placeholders.Split(rendered);
-        _literals = [.. literals.Select(Encoding.UTF8.GetBytes)];
-        _slots = slots;
-        _html = html;
-        Length = _literals.Sum(l => l.Length);
-    }
+    public FillIn(string rendered) => (_literals, _slots) = Placeholders.Split(rendered);
 
     public bool HasSlots => _slots.Length > 0;
 
-    /// <summary>The length of the fixed parts, in bytes.</summary>
-    public int Length { get; }
-
-    public void WriteTo(MemoryStream output, ReaderValues values)
-    {
-        for (var i = 0; i < _slots.Length; i++)
-        {
-            output.Write(_literals[i]);
-            var value = values[_slots[i]];
-            Utf8.Write(output, _html ? WebUtility.HtmlEncode(value) : value);
-        }
-        output.Write(_literals[^1]);
-    }
-
-    /// <summary>The text with <paramref name="values"/> in place, as a string (for a line that is wrapped next).</summary>
     public string Fill(ReaderValues values)
     {
-        using var output = new MemoryStream(Length + (_slots.Length * 64));
-        WriteTo(output, values);
-        return Encoding.UTF8.GetString(output.GetBuffer(), 0, (int)output.Length);
+        var text = new StringBuilder(_literals[0]);
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            text.Append(values[_slots[i]]).Append(_literals[i + 1]);
+        }
+        return text.ToString();
     }
 }
 
-static class Utf8
+/// <summary>
+/// An email body ready to become a MIME part's content: quoted-printable segments (see <see cref="QuotedPrintable"/>),
+/// the fixed ones encoded once per variant and the reader's own encoded per email, so a message costs a few small
+/// encodings and one copy instead of encoding the whole body again for every reader.
+/// </summary>
+sealed class EncodedBody
 {
-    public static void Write(MemoryStream output, string text)
+    readonly byte[][] _fixed; // _fixed[i] comes before _personal[i]; the last one ends the body
+    readonly Func<ReaderValues, string>[] _personal;
+    readonly int _fixedLength;
+
+    /// <param name="fixedTexts">The fixed texts, one more than <paramref name="personal"/>: they surround the reader's parts.</param>
+    /// <param name="personal">The reader's parts, in order, each a text to encode for every email.</param>
+    public EncodedBody(IEnumerable<string> fixedTexts, IEnumerable<Func<ReaderValues, string>> personal)
     {
-        // Values are names, addresses and links: small enough for the stack.
-        const int StackLimit = 1024;
-        if (Encoding.UTF8.GetMaxByteCount(text.Length) <= StackLimit)
+        _fixed = [.. fixedTexts.Select(QuotedPrintable.Encode)];
+        _personal = [.. personal];
+        if (_fixed.Length != _personal.Length + 1)
         {
-            Span<byte> buffer = stackalloc byte[StackLimit];
-            output.Write(buffer[..Encoding.UTF8.GetBytes(text, buffer)]);
+            throw new ArgumentException("A body needs one more fixed text than reader's parts.", nameof(fixedTexts));
         }
-        else
+        _fixedLength = _fixed.Sum(f => f.Length);
+    }
+
+    /// <summary>The reader's body, quoted-printable, positioned at its start.</summary>
+    public MemoryStream Fill(ReaderValues values)
+    {
+        var personal = new byte[_personal.Length][];
+        var length = _fixedLength;
+        for (var i = 0; i < personal.Length; i++)
         {
-            output.Write(Encoding.UTF8.GetBytes(text));
+            personal[i] = QuotedPrintable.Encode(_personal[i](values));
+            length += personal[i].Length;
+        }
+        var body = GC.AllocateUninitializedArray<byte>(length);
+        var at = 0;
+        for (var i = 0; i < personal.Length; i++)
+        {
+            at += Copy(_fixed[i], body, at);
+            at += Copy(personal[i], body, at);
+        }
+        Copy(_fixed[^1], body, at);
+        return new MemoryStream(body, writable: false);
+
+        static int Copy(byte[] from, byte[] to, int at)
+        {
+            from.CopyTo(to, at);
+            return from.Length;
         }
     }
 }
 
 /// <summary>
-/// A plain-text email body ready for readers: lines without placeholders are wrapped once; lines with
+/// A plain-text email body ready for readers: lines without placeholders are wrapped and encoded once; lines with
 /// placeholders are wrapped after their values are in, since a name or a topic list changes their length.
 /// </summary>
 sealed class PersonalText
 {
-    readonly List<object> _pieces = []; // byte[]: finished lines in UTF-8; FillIn: one line to fill and wrap
-    readonly int _length;
+    readonly EncodedBody _body;
 
     public PersonalText(string rendered)
     {
+        var fixedTexts = new List<string>();
+        var personal = new List<Func<ReaderValues, string>>();
         var fixedLines = new StringBuilder();
         var previousBlank = true; // also drops blank lines at the start
         foreach (var line in TextWrap.Lines(rendered))
@@ -201,62 +212,44 @@ sealed class PersonalText
                 continue;
             }
             previousBlank = blank;
-            var fill = new FillIn(line, html: false);
+            var fill = new FillIn(line);
             if (fill.HasSlots)
             {
-                Flush();
-                _pieces.Add(fill);
+                fixedTexts.Add(fixedLines.ToString());
+                fixedLines.Clear();
+                personal.Add(values => Wrapped(fill.Fill(values)));
             }
             else
             {
                 TextWrap.AppendWrapped(fixedLines, line);
             }
         }
-        Flush();
-        _length = _pieces.Sum(p => p is byte[] bytes ? bytes.Length : ((FillIn)p).Length + 256);
-
-        void Flush()
-        {
-            if (fixedLines.Length > 0)
-            {
-                _pieces.Add(Encoding.UTF8.GetBytes(fixedLines.ToString()));
-                fixedLines.Clear();
-            }
-        }
+        fixedTexts.Add(fixedLines.ToString());
+        _body = new EncodedBody(fixedTexts, personal);
     }
 
-    /// <summary>The reader's text, UTF-8, positioned at its start.</summary>
-    public MemoryStream Fill(ReaderValues values)
+    static string Wrapped(string line)
     {
-        var output = new MemoryStream(_length);
-        var wrapped = new StringBuilder();
-        foreach (var piece in _pieces)
-        {
-            if (piece is byte[] finished)
-            {
-                output.Write(finished);
-                continue;
-            }
-            wrapped.Clear();
-            TextWrap.AppendWrapped(wrapped, ((FillIn)piece).Fill(values));
-            Utf8.Write(output, wrapped.ToString());
-        }
-        output.Position = 0;
-        return output;
+        var wrapped = new StringBuilder(line.Length + 8);
+        TextWrap.AppendWrapped(wrapped, line);
+        return wrapped.ToString();
     }
+
+    /// <summary>The reader's text, UTF-8 in quoted-printable, positioned at its start.</summary>
+    public MemoryStream Fill(ReaderValues values) => _body.Fill(values);
 }
 
-/// <summary>An HTML email body with CSS inlined, ready for readers.</summary>
-sealed class PersonalHtml(string inlined)
+/// <summary>An HTML email body with CSS inlined, ready for readers: their values are HTML-escaped on the way in.</summary>
+sealed class PersonalHtml
 {
-    readonly FillIn _fill = new(inlined, html: true);
+    readonly EncodedBody _body;
 
-    /// <summary>The reader's HTML, UTF-8, positioned at its start.</summary>
-    public MemoryStream Fill(ReaderValues values)
+    public PersonalHtml(string inlined)
     {
-        var output = new MemoryStream(_fill.Length + 1024);
-        _fill.WriteTo(output, values);
-        output.Position = 0;
-        return output;
+        var (literals, slots) = Placeholders.Split(inlined);
+        _body = new EncodedBody(literals, slots.Select(slot => (Func<ReaderValues, string>)(values => WebUtility.HtmlEncode(values[slot]))));
     }
+
+    /// <summary>The reader's HTML, UTF-8 in quoted-printable, positioned at its start.</summary>
+    public MemoryStream Fill(ReaderValues values) => _body.Fill(values);
 }

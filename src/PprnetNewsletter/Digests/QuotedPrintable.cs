@@ -1,0 +1,136 @@
+using System.Buffers;
+using System.Text;
+
+namespace PprnetNewsletter.Digests;
+
+/// <summary>
+/// Quoted-printable (RFC 2045 §6.7) in self-contained segments, so a body can be assembled from pieces encoded at
+/// different times: a segment starts at the beginning of a line and ends at the beginning of one, after a hard line
+/// break where its text has one and after a soft line break (<c>=</c> CRLF) where it does not. Any concatenation of
+/// segments is therefore valid quoted-printable that decodes to the concatenation of their texts.
+/// </summary>
+static class QuotedPrintable
+{
+    /// <summary>RFC 2045: an encoded line holds at most 76 characters, the <c>=</c> of a soft line break included.</summary>
+    public const int MaxLineLength = 76;
+
+    // Text sizes beyond which the scratch buffers come from the pool instead of the stack.
+    const int StackBytes = 1024;
+
+    static ReadOnlySpan<byte> Hex => "0123456789ABCDEF"u8;
+
+    static ReadOnlySpan<byte> SoftBreak => "=\r\n"u8;
+
+    /// <summary><paramref name="text"/> as UTF-8, encoded as one segment; line breaks (LF or CRLF) become CRLF.</summary>
+    public static byte[] Encode(string text) => Encode(text.AsSpan());
+
+    /// <inheritdoc cref="Encode(string)"/>
+    public static byte[] Encode(ReadOnlySpan<char> text)
+    {
+        byte[]? pooledText = null;
+        byte[]? pooledOutput = null;
+        try
+        {
+            var maxBytes = Encoding.UTF8.GetMaxByteCount(text.Length);
+            var utf8 = maxBytes <= StackBytes ? stackalloc byte[maxBytes] : (pooledText = ArrayPool<byte>.Shared.Rent(maxBytes));
+            utf8 = utf8[..Encoding.UTF8.GetBytes(text, utf8)];
+            var maxEncoded = MaxEncodedLength(utf8.Length);
+            var output = maxEncoded <= StackBytes * 4 ? stackalloc byte[maxEncoded] : (pooledOutput = ArrayPool<byte>.Shared.Rent(maxEncoded));
+            return output[..Encode(utf8, output)].ToArray();
+        }
+        finally
+        {
+            Return(pooledText);
+            Return(pooledOutput);
+        }
+
+        static void Return(byte[]? pooled)
+        {
+            if (pooled is not null)
+            {
+                ArrayPool<byte>.Shared.Return(pooled);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An upper bound of the encoded size of <paramref name="octets"/> octets: three characters an octet at worst,
+    /// plus a soft line break every 64 or more characters (a line breaks early only to keep a character's octets together).
+    /// </summary>
+    static int MaxEncodedLength(int octets) => (3 * octets) + (SoftBreak.Length * ((3 * octets / 64) + 1));
+
+    /// <summary>Encodes <paramref name="text"/> (UTF-8) into <paramref name="output"/>; returns the characters written.</summary>
+    static int Encode(ReadOnlySpan<byte> text, Span<byte> output)
+    {
+        var written = 0;
+        var column = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var lineBreak = LineBreakAt(text, i);
+            if (lineBreak > 0)
+            {
+                output[written++] = (byte)'\r';
+                output[written++] = (byte)'\n';
+                column = 0;
+                i += lineBreak - 1;
+                continue;
+            }
+            var octet = text[i];
+            // A space or tab just before a line break must be encoded, or a relay may strip it (RFC 2045 rule 3);
+            // before a soft line break it may stay as it is.
+            var literal = octet is >= 33 and <= 126 and not (byte)'=' || (octet is (byte)' ' or (byte)'\t' && LineBreakAt(text, i + 1) == 0);
+            // The octets of one character stay on one line, so a client that decodes line by line still sees whole characters.
+            var width = literal ? 1 : 3 * CharacterOctets(text, i);
+            if (column + width > MaxLineLength - 1)
+            {
+                written += Write(SoftBreak, output[written..]);
+                column = 0;
+            }
+            if (literal)
+            {
+                output[written++] = octet;
+                column++;
+            }
+            else
+            {
+                output[written++] = (byte)'=';
+                output[written++] = Hex[octet >> 4];
+                output[written++] = Hex[octet & 0xF];
+                column += 3;
+            }
+        }
+        if (column > 0)
+        {
+            written += Write(SoftBreak, output[written..]);
+        }
+        return written;
+    }
+
+    /// <summary>2 for CRLF at <paramref name="i"/>, 1 for LF, else 0. A lone CR is not a line break: it is encoded.</summary>
+    static int LineBreakAt(ReadOnlySpan<byte> text, int i) =>
+        i >= text.Length ? 0
+        : text[i] == '\n' ? 1
+        : text[i] == '\r' && i + 1 < text.Length && text[i + 1] == '\n' ? 2
+        : 0;
+
+    /// <summary>How many octets the UTF-8 character starting at <paramref name="i"/> has from there (1 for anything but a lead octet).</summary>
+    static int CharacterOctets(ReadOnlySpan<byte> text, int i)
+    {
+        if (text[i] < 0xC0)
+        {
+            return 1;
+        }
+        var end = i + 1;
+        while (end < text.Length && end - i < 4 && (text[end] & 0xC0) == 0x80)
+        {
+            end++;
+        }
+        return end - i;
+    }
+
+    static int Write(ReadOnlySpan<byte> bytes, Span<byte> output)
+    {
+        bytes.CopyTo(output);
+        return bytes.Length;
+    }
+}
