@@ -41,6 +41,9 @@ public sealed record DeliveryOutcome(
     string? Error = null,
     string? MessageId = null);
 
+/// <summary>Rows added to an edition's ledger: <see cref="Skipped"/> of them settled already (no matching topic).</summary>
+public sealed record Enqueued(int Rows, int Skipped);
+
 /// <summary>How many rows an edition has in one state, and the commonest reasons behind failed and deferred rows.</summary>
 public sealed record LedgerCounts(IReadOnlyDictionary<string, long> ByState, IReadOnlyList<FailureReason> TopReasons);
 
@@ -63,18 +66,28 @@ public sealed class DeliveryLedger(Db db)
         UPDATE editions SET status = 'sending', send_started_at = @now WHERE id = @editionId AND status = 'draft'
         """;
 
-    // One statement for the whole list; the unique (edition_id, subscriber_id) makes it idempotent. Hashing every
-    // address for the suppression check costs more than the insert itself, so it is only asked for when there
-    // are suppressions at all (the subscribers feature keeps suppressed addresses out of 'confirmed' anyway).
-    static string Enqueue(bool checkSuppressions) => $"""
-        INSERT INTO deliveries (edition_id, subscriber_id, state, created_at, updated_at)
-        SELECT @editionId, s.id, 'pending', @now, @now
+    // One statement per state for the whole list; the unique (edition_id, subscriber_id) makes it idempotent.
+    // Hashing every address for the suppression check costs more than the insert itself, so it is only asked for
+    // when there are suppressions at all (the subscribers feature keeps suppressed addresses out of 'confirmed'
+    // anyway). With @skipWithoutMatch, subscribers who chose none of the edition's topics (nor all topics) are
+    // inserted already skipped: the same rule as the digests feature's DigestSelection, applied in one pass.
+    static string Enqueue(bool checkSuppressions, bool skipped) => $"""
+        INSERT INTO deliveries (edition_id, subscriber_id, state, last_error, created_at, updated_at)
+        SELECT @editionId, s.id, {(skipped ? "'skipped', @noMatch" : "'pending', NULL")}, @now, @now
         FROM subscribers s
         WHERE s.status = 'confirmed'
           AND (@confirmedAfter IS NULL OR s.confirmed_at > @confirmedAfter)
           {(checkSuppressions ? "AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = suppression_hash(s.email))" : "")}
+          AND {(skipped ? "NOT" : "")} (NOT @skipWithoutMatch OR s.all_topics = 1 OR EXISTS (
+                SELECT 1 FROM subscriber_topics t
+                WHERE t.subscriber_id = s.id
+                  AND t.topic_id IN (SELECT m.topic_id FROM summary_topics m JOIN summaries e ON e.id = m.summary_id
+                                     WHERE e.edition_id = @editionId)))
         ON CONFLICT (edition_id, subscriber_id) DO NOTHING
         """;
+
+    /// <summary>Why a row was skipped: recorded on rows settled at enqueue and on rows Compose found nothing for.</summary>
+    public const string NoMatchingTopics = "nothing this month matches the subscriber's topics";
 
     const string AnySuppression = "SELECT EXISTS (SELECT 1 FROM suppressions)";
 
@@ -220,7 +233,8 @@ public sealed class DeliveryLedger(Db db)
     /// the edition is 'sending' with its whole list, or nothing happened. Returns the rows enqueued, or null when
     /// the edition was not a draft (another process, or an earlier run, started it).
     /// </summary>
-    public async Task<int?> StartAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
+    /// <param name="skipWithoutMatch">Settle subscribers with none of the edition's topics as skipped right away.</param>
+    public async Task<Enqueued?> StartAsync(long editionId, DateTimeOffset now, bool skipWithoutMatch, CancellationToken ct = default)
     {
         await using var connection = await OpenWithFunctionsAsync(ct);
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
@@ -228,24 +242,32 @@ public sealed class DeliveryLedger(Db db)
         {
             return null;
         }
-        var rows = await EnqueueAsync(connection, tx, editionId, null, now, ct);
+        var rows = await EnqueueAsync(connection, tx, editionId, null, now, skipWithoutMatch, ct);
         await tx.CommitAsync(ct);
         return rows;
     }
 
     /// <summary>Enqueues eligible subscribers confirmed after <paramref name="confirmedAfter"/> who have no row yet.</summary>
-    public async Task<int> EnqueueConfirmedAfterAsync(long editionId, DateTimeOffset confirmedAfter, DateTimeOffset now, CancellationToken ct = default)
+    public async Task<Enqueued> EnqueueConfirmedAfterAsync(long editionId, DateTimeOffset confirmedAfter, DateTimeOffset now, bool skipWithoutMatch,
+        CancellationToken ct = default)
     {
         await using var connection = await OpenWithFunctionsAsync(ct);
-        return await EnqueueAsync(connection, null, editionId, confirmedAfter, now, ct);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+        var rows = await EnqueueAsync(connection, tx, editionId, confirmedAfter, now, skipWithoutMatch, ct);
+        await tx.CommitAsync(ct);
+        return rows;
     }
 
-    static async Task<int> EnqueueAsync(SqliteConnection connection, SqliteTransaction? tx, long editionId, DateTimeOffset? confirmedAfter,
-        DateTimeOffset now, CancellationToken ct)
+    static async Task<Enqueued> EnqueueAsync(SqliteConnection connection, SqliteTransaction tx, long editionId, DateTimeOffset? confirmedAfter,
+        DateTimeOffset now, bool skipWithoutMatch, CancellationToken ct)
     {
         var check = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(AnySuppression, transaction: tx, cancellationToken: ct));
-        return await connection.ExecuteAsync(new CommandDefinition(
-            Enqueue(check), new { editionId, now, confirmedAfter }, tx, commandTimeout: 0, cancellationToken: ct));
+        var parameters = new { editionId, now, confirmedAfter, skipWithoutMatch, noMatch = NoMatchingTopics };
+        var skipped = skipWithoutMatch
+            ? await connection.ExecuteAsync(new CommandDefinition(Enqueue(check, skipped: true), parameters, tx, commandTimeout: 0, cancellationToken: ct))
+            : 0;
+        var pending = await connection.ExecuteAsync(new CommandDefinition(Enqueue(check, skipped: false), parameters, tx, commandTimeout: 0, cancellationToken: ct));
+        return new Enqueued(pending + skipped, skipped);
     }
 
     /// <summary>

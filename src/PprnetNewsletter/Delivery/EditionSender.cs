@@ -67,15 +67,19 @@ public sealed class EditionSender
     public async Task<SendResult> SendAsync(string month, IProgress<SendProgress>? progress = null, CancellationToken ct = default)
     {
         var edition = await RequireSendableAsync(month, ct);
+        // Prepared before the edition starts: a template that cannot render it stops here, with nothing changed.
+        var messages = await PrepareAsync(edition, ct);
+        Enqueued? enqueued = null;
         if (edition.Status == EditionStatus.Draft)
         {
-            var enqueued = await _deps.Ledger.StartAsync(edition.Id, _deps.Clock.GetUtcNow(), ct);
+            enqueued = await _deps.Ledger.StartAsync(edition.Id, _deps.Clock.GetUtcNow(), messages.SkipsWithoutMatchingTopics, ct);
             if (enqueued is not null)
             {
-                _deps.Logger.LogInformation("Started the {Month} edition: {Count} recipients queued", month, enqueued);
+                _deps.Logger.LogInformation("Started the {Month} edition: {Count} recipients queued, {Skipped} of them skipped (no matching topic)",
+                    month, enqueued.Rows, enqueued.Skipped);
             }
         }
-        return await RunAsync(edition, progress, ct);
+        return await RunAsync(edition, messages, enqueued?.Skipped ?? 0, progress, ct);
     }
 
     /// <summary>
@@ -115,8 +119,9 @@ public sealed class EditionSender
         {
             throw new UsageException($"The {month} edition has not been sent yet, so there is nothing to resend; use 'digest send {month}'.");
         }
+        var messages = await PrepareAsync(edition, ct);
         var now = _deps.Clock.GetUtcNow();
-        int queued, leftFailed = 0;
+        int queued, leftFailed = 0, skipped = 0;
         switch (request.Kind)
         {
             case ResendKind.Email:
@@ -132,11 +137,13 @@ public sealed class EditionSender
                 (queued, leftFailed) = await _deps.Ledger.RequeueFailedAsync(edition.Id, now, ct);
                 break;
             default:
-                queued = await _deps.Ledger.EnqueueConfirmedAfterAsync(edition.Id, edition.SendStartedAt ?? now, now, ct);
+                var enqueued = await _deps.Ledger.EnqueueConfirmedAfterAsync(edition.Id, edition.SendStartedAt ?? now, now,
+                    messages.SkipsWithoutMatchingTopics, ct);
+                (queued, skipped) = (enqueued.Rows, enqueued.Skipped);
                 break;
         }
         _deps.Logger.LogInformation("Resend of {Month} ({Kind}): {Count} queued", month, request.Kind, queued);
-        return new ResendResult(queued, leftFailed, await RunAsync(edition, progress, ct));
+        return new ResendResult(queued, leftFailed, await RunAsync(edition, messages, skipped, progress, ct));
     }
 
     /// <summary>
@@ -149,7 +156,7 @@ public sealed class EditionSender
         foreach (var month in await _deps.Ledger.EditionsWithDueWorkAsync(_deps.Clock.GetUtcNow(), ct))
         {
             var edition = await RequireEditionAsync(month, ct);
-            results.Add(await RunAsync(edition, null, ct));
+            results.Add(await RunAsync(edition, await PrepareAsync(edition, ct), 0, null, ct));
         }
         return results;
     }
@@ -172,10 +179,10 @@ public sealed class EditionSender
             counts.ByState, counts.TopReasons, nextRetry, note);
     }
 
-    async Task<SendResult> RunAsync(EditionInfo edition, IProgress<SendProgress>? progress, CancellationToken ct)
+    async Task<SendResult> RunAsync(EditionInfo edition, IEditionMessages messages, long skippedAtEnqueue, IProgress<SendProgress>? progress,
+        CancellationToken ct)
     {
-        var messages = await PrepareAsync(edition, ct);
-        var result = await new SendRun(_deps, edition, messages, progress, ct).ExecuteAsync();
+        var result = await new SendRun(_deps, edition, messages, skippedAtEnqueue, progress, ct).ExecuteAsync();
         _deps.Logger.LogInformation(
             "{Month}: {Sent} sent, {Failed} failed, {Deferred} deferred, {Skipped} skipped in {Elapsed}{Stopped}",
             edition.Month, result.Sent, result.Failed, result.Deferred, result.Skipped, result.Elapsed,

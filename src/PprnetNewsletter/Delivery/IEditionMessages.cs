@@ -26,6 +26,12 @@ public interface IEditionMessages
     int SummaryCount { get; }
 
     /// <summary>
+    /// True when a recipient who chose none of the edition's topics (and not all topics) gets nothing: the ledger
+    /// then settles those rows as skipped in its enqueue statement instead of claiming and composing them one by one.
+    /// </summary>
+    bool SkipsWithoutMatchingTopics { get; }
+
+    /// <summary>
     /// The finished message for <paramref name="recipient"/> (signed, ready to send), or null when nothing in the
     /// edition matches their topics and no "nothing this month" note is configured: the ledger records a skip.
     /// <paramref name="resendCount"/> is 0 for the first send and n for the n-th resend (it changes the Message-ID).

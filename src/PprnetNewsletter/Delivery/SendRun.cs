@@ -68,8 +68,11 @@ sealed class SendRun
     Exception? _fatal;
     string? _stoppedBecause;
 
-    public SendRun(EditionSender.Dependencies deps, EditionInfo edition, IEditionMessages messages, IProgress<SendProgress>? progress, CancellationToken stop)
+    /// <param name="skippedAtEnqueue">Rows this run's enqueue settled as skipped: counted in its result and progress.</param>
+    public SendRun(EditionSender.Dependencies deps, EditionInfo edition, IEditionMessages messages, long skippedAtEnqueue,
+        IProgress<SendProgress>? progress, CancellationToken stop)
     {
+        _skipped = skippedAtEnqueue;
         _deps = deps;
         _edition = edition;
         _messages = messages;
@@ -258,7 +261,7 @@ sealed class SendRun
         }
         if (message is null)
         {
-            return (Outcome(row, DeliveryState.Skipped, error: "nothing this month matches the subscriber's topics"), null);
+            return (Outcome(row, DeliveryState.Skipped, error: DeliveryLedger.NoMatchingTopics), null);
         }
 
         try

@@ -78,6 +78,8 @@ public sealed class EditionMessages : IEditionMessages
 
     public int SummaryCount => _edition.Summaries.Count;
 
+    public bool SkipsWithoutMatchingTopics => !_sendWhenNoMatch;
+
     public Edition Edition => _edition;
 
     public MimeMessage? Compose(Recipient recipient, int resendCount)

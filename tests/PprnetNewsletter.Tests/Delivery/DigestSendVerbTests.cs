@@ -32,6 +32,54 @@ public class DigestSendVerbTests
     static readonly Dictionary<string, string?> Defaults = [];
 
     [Fact]
+    public async Task The_enqueue_settles_as_skipped_exactly_the_readers_the_digest_has_nothing_for()
+    {
+        await using var test = await TestApp.CreateAsync();
+        await test.Get<SummaryImporter>().ImportAsync(ContentFixtures.SampleFolder);
+        await SeedSubscribersAsync(test, 80);
+        await using (var connection = await test.Get<Db>().OpenAsync())
+        {
+            // Every reader but one in eight picks random topics (a fixed seed, so a failure repeats); a few pick none.
+            var random = new Random(2023);
+            var topics = (await connection.QueryAsync<long>("SELECT id FROM topics")).ToList();
+            for (var id = 1; id <= 80; id++)
+            {
+                if (id % 8 == 0)
+                {
+                    continue;
+                }
+                await connection.ExecuteAsync("UPDATE subscribers SET all_topics = 0 WHERE id = @id", new { id });
+                foreach (var topic in topics.Where(_ => random.Next(12) == 0))
+                {
+                    await connection.ExecuteAsync("INSERT INTO subscriber_topics (subscriber_id, topic_id) VALUES (@id, @topic)", new { id, topic });
+                }
+            }
+        }
+        // The digests feature's own verdict for every reader, before anything is sent.
+        var prepared = (await test.Get<PprnetNewsletter.Digests.EditionMessageFactory>().PrepareAsync("2023-03"))!;
+        var edition = (await test.Get<PprnetNewsletter.Delivery.DeliveryLedger>().FindEditionAsync("2023-03"))!;
+        var expectSkipped = new SortedSet<long>();
+        await foreach (var recipient in test.Get<PprnetNewsletter.Delivery.DeliveryLedger>().StreamEligibleAsync(edition.Id))
+        {
+            if (prepared.Compose(recipient, 0) is null)
+            {
+                expectSkipped.Add(recipient.SubscriberId);
+            }
+        }
+
+        var result = await test.Get<PprnetNewsletter.Delivery.EditionSender>().SendAsync("2023-03");
+
+        await using var check = await test.Get<Db>().OpenAsync();
+        var skipped = (await check.QueryAsync<(long Subscriber, long Attempts, string Error)>(
+            "SELECT subscriber_id, attempts, last_error FROM deliveries WHERE state = 'skipped' ORDER BY subscriber_id")).ToList();
+        Assert.InRange(expectSkipped.Count, 10, 70);   // the seed gives both kinds plenty of readers
+        Assert.Equal(expectSkipped, skipped.Select(s => s.Subscriber));
+        Assert.All(skipped, s => Assert.Equal((0L, PprnetNewsletter.Delivery.DeliveryLedger.NoMatchingTopics), (s.Attempts, s.Error)));
+        Assert.Equal((80L - expectSkipped.Count, (long)expectSkipped.Count), (result.Sent, result.Skipped));
+        Assert.Equal(80 - expectSkipped.Count, Directory.GetFiles(test.OutboxPath, "*.eml").Length);
+    }
+
+    [Fact]
     public async Task On_defaults_digest_send_writes_one_eml_per_eligible_subscriber_and_a_second_run_writes_none()
     {
         await using var test = await TestApp.CreateAsync();

@@ -52,13 +52,13 @@ public class PickupAndLedgerTests
         var ledger = test.Get<DeliveryLedger>();
         var now = DateTimeOffset.UtcNow;
 
-        var first = await ledger.StartAsync(edition, now);
-        var second = await ledger.StartAsync(edition, now);
-        var again = await ledger.EnqueueConfirmedAfterAsync(edition, DateTimeOffset.MinValue, now);
+        var first = await ledger.StartAsync(edition, now, skipWithoutMatch: false);
+        var second = await ledger.StartAsync(edition, now, skipWithoutMatch: false);
+        var again = await ledger.EnqueueConfirmedAfterAsync(edition, DateTimeOffset.MinValue, now, skipWithoutMatch: false);
 
-        Assert.Equal(5, first);
+        Assert.Equal(new Enqueued(5, 0), first);
         Assert.Null(second);
-        Assert.Equal(0, again);
+        Assert.Equal(new Enqueued(0, 0), again);
         Assert.Equal(new Dictionary<string, long> { ["pending"] = 5 }, await StatesAsync(test));
     }
 
