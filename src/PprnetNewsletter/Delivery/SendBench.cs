@@ -119,13 +119,14 @@ static class SendBench
             report.Add(string.Create(c, $"RSS before the enqueue and send (templates loaded, edition prepared): {baseline:N0} MB; " +
                 $"peak RSS {(resetPeak ? "during the send" : "of the process")}: {peak:N0} MB; process peak overall (VmHWM): {Status("VmHWM"):N0} MB."));
 
-            var samples = await SampleMessagesAsync(services, month, ct);
+            var recipients = await MatchingRecipientsAsync(services.GetRequiredService<Db>(), prepared, ct);
+            var samples = await SampleMessagesAsync(prepared, recipients, ct);
             var size = (int)samples.Average(m => m.Length);
             var bareCpu = Process.GetCurrentProcess().TotalProcessorTime;
             var bare = await BareMailKitAsync(port, connections, samples, ct);
             bareCpu = Process.GetCurrentProcess().TotalProcessorTime - bareCpu;
             var raw = await SmtpSourceAsync(port, connections, size, ct);
-            var unledgered = await WithoutLedgerAsync(services, month, ct);
+            var unledgered = await WithoutLedgerAsync(services, prepared, recipients, connections, ct);
             report.Add(string.Create(c, $"Average message size: {size / 1024.0:N1} KB."));
             report.Add(string.Create(c, $"Bare MailKit, {BareMessages:N0} pre-built messages on {connections} NoDelay connections: {bare:N0} messages/s."));
             report.Add(string.Create(c, $"smtp-source, {connections} sessions, same size: {raw:N0} messages/s."));
@@ -175,58 +176,41 @@ static class SendBench
     }
 
     /// <summary>A few hundred real messages of the edition, serialised, for the bare sends.</summary>
-    static async Task<List<byte[]>> SampleMessagesAsync(IServiceProvider services, string month, CancellationToken ct)
+    static async Task<List<byte[]>> SampleMessagesAsync(IEditionMessages prepared, IReadOnlyList<Recipient> recipients, CancellationToken ct)
     {
-        var prepared = (await services.GetRequiredService<IEditionMessageFactory>().PrepareAsync(month, ct))!;
         var samples = new List<byte[]>();
-        await foreach (var recipient in AllRecipientsAsync(services.GetRequiredService<Db>(), ct))
+        foreach (var recipient in recipients.Take(500))
         {
-            if (prepared.Compose(recipient, 0) is { } message)
-            {
-                using var buffer = new MemoryStream();
-                await message.WriteToAsync(buffer, ct);
-                samples.Add(buffer.ToArray());
-            }
-            if (samples.Count == 500)
-            {
-                break;
-            }
+            using var buffer = new MemoryStream();
+            await prepared.Compose(recipient, 0)!.WriteToAsync(buffer, ct);
+            samples.Add(buffer.ToArray());
         }
         return samples;
     }
 
-    static async IAsyncEnumerable<Recipient> AllRecipientsAsync(Db db, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    /// <summary>The first subscribers (up to 2,000) who get a message this month, for the sends outside the engine.</summary>
+    static async Task<List<Recipient>> MatchingRecipientsAsync(Db db, IEditionMessages prepared, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct);
         var rows = await connection.QueryAsync<(long Id, string Email, string Name, long AllTopics, string? Topics)>(new CommandDefinition("""
             SELECT s.id, s.email, s.name, s.all_topics, (SELECT group_concat(topic_id) FROM subscriber_topics t WHERE t.subscriber_id = s.id)
             FROM subscribers s ORDER BY s.id LIMIT 2000
             """, cancellationToken: ct));
-        foreach (var r in rows)
-        {
-            yield return new Recipient(r.Id, r.Email, r.Name, r.AllTopics == 1,
-                r.Topics is null ? [] : r.Topics.Split(',').Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToList());
-        }
+        return [.. rows
+            .Select(r => new Recipient(r.Id, r.Email, r.Name, r.AllTopics == 1,
+                r.Topics is null ? [] : r.Topics.Split(',').Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToList()))
+            .Where(recipient => prepared.Compose(recipient, 0) is not null)];
     }
 
     /// <summary>
     /// The engine's own compose, resilience pipeline and connection pool on the same recipients, but no claims and no
     /// commits: what the ledger costs is the difference between this and the end-to-end rate.
     /// </summary>
-    static async Task<double> WithoutLedgerAsync(IServiceProvider services, string month, CancellationToken ct)
+    static async Task<double> WithoutLedgerAsync(IServiceProvider services, IEditionMessages prepared, IReadOnlyList<Recipient> recipients,
+        int connections, CancellationToken ct)
     {
-        var prepared = (await services.GetRequiredService<IEditionMessageFactory>().PrepareAsync(month, ct))!;
-        var recipients = new List<Recipient>();
-        await foreach (var recipient in AllRecipientsAsync(services.GetRequiredService<Db>(), ct))
-        {
-            if (prepared.Compose(recipient, 0) is not null)
-            {
-                recipients.Add(recipient);
-            }
-        }
         var transport = services.GetRequiredService<IMailTransport>();
         var resilience = services.GetRequiredService<DeliveryResilience>();
-        var connections = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmtpOptions>>().Value.MaxConnections;
         var next = -1;
         var watch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>

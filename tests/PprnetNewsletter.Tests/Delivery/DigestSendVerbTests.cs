@@ -1,5 +1,7 @@
 using Dapper;
 using PprnetNewsletter.Content;
+using PprnetNewsletter.Delivery;
+using PprnetNewsletter.Digests;
 using PprnetNewsletter.Storage;
 using PprnetNewsletter.Tests.Content;
 using PprnetNewsletter.Tests.Support;
@@ -56,10 +58,11 @@ public class DigestSendVerbTests
             }
         }
         // The digests feature's own verdict for every reader, before anything is sent.
-        var prepared = (await test.Get<PprnetNewsletter.Digests.EditionMessageFactory>().PrepareAsync("2023-03"))!;
-        var edition = (await test.Get<PprnetNewsletter.Delivery.DeliveryLedger>().FindEditionAsync("2023-03"))!;
+        var prepared = (await test.Get<EditionMessageFactory>().PrepareAsync("2023-03"))!;
+        var ledger = test.Get<DeliveryLedger>();
+        var edition = (await ledger.FindEditionAsync("2023-03"))!;
         var expectSkipped = new SortedSet<long>();
-        await foreach (var recipient in test.Get<PprnetNewsletter.Delivery.DeliveryLedger>().StreamEligibleAsync(edition.Id))
+        await foreach (var recipient in ledger.StreamEligibleAsync(edition.Id))
         {
             if (prepared.Compose(recipient, 0) is null)
             {
@@ -67,14 +70,14 @@ public class DigestSendVerbTests
             }
         }
 
-        var result = await test.Get<PprnetNewsletter.Delivery.EditionSender>().SendAsync("2023-03");
+        var result = await test.Get<EditionSender>().SendAsync("2023-03");
 
         await using var check = await test.Get<Db>().OpenAsync();
         var skipped = (await check.QueryAsync<(long Subscriber, long Attempts, string Error)>(
             "SELECT subscriber_id, attempts, last_error FROM deliveries WHERE state = 'skipped' ORDER BY subscriber_id")).ToList();
         Assert.InRange(expectSkipped.Count, 10, 70);   // the seed gives both kinds plenty of readers
         Assert.Equal(expectSkipped, skipped.Select(s => s.Subscriber));
-        Assert.All(skipped, s => Assert.Equal((0L, PprnetNewsletter.Delivery.DeliveryLedger.NoMatchingTopics), (s.Attempts, s.Error)));
+        Assert.All(skipped, s => Assert.Equal((0L, DeliveryLedger.NoMatchingTopics), (s.Attempts, s.Error)));
         Assert.Equal((80L - expectSkipped.Count, (long)expectSkipped.Count), (result.Sent, result.Skipped));
         Assert.Equal(80 - expectSkipped.Count, Directory.GetFiles(test.OutboxPath, "*.eml").Length);
     }
