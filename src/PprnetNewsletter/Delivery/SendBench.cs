@@ -64,7 +64,7 @@ static class SendBench
         using var sink = StartSink(port);
         try
         {
-            await using var app = Program.BuildApp(serve: false, new Dictionary<string, string?>
+            var config = new Dictionary<string, string?>
             {
                 ["Storage:Database"] = Path.Combine(folder, "bench.db"),
                 ["Delivery:PickupDirectory"] = Path.Combine(folder, "outbox"),
@@ -72,7 +72,8 @@ static class SendBench
                 ["Smtp:Port"] = port.ToString(c),
                 ["Smtp:MaxConnections"] = connections.ToString(c),
                 ["Smtp:MessagesPerSecond"] = "0",
-            });
+            };
+            await using var app = Program.BuildApp(serve: false, config);
             await app.InitializeAsync(ct);
             var services = app.Services;
 
@@ -86,38 +87,37 @@ static class SendBench
             var edition = (await ledger.FindEditionAsync(month, ct))!;
 
             // Compiling the Razor templates (Roslyn) is a one-off cost, paid once per template change and cached on
-            // disk; the send's own peak is measured from here (Linux lets a process reset its high-water mark).
+            // disk: preparing the edition here fills that cache, so the send below starts as every later one does.
             var prepared = (await services.GetRequiredService<IEditionMessageFactory>().PrepareAsync(month, ct))!;
-            GC.Collect();
-            var baseline = Status("VmRSS");
-            var resetPeak = TryResetPeak();
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
 
-            watch.Restart();
-            var enqueued = (await ledger.StartAsync(edition.Id, DateTimeOffset.UtcNow, prepared.SkipsWithoutMatchingTopics, ct))!;
-            var enqueueTime = watch.Elapsed;
-            report.Add(string.Create(c, $"Enqueue: {enqueued.Rows:N0} ledger rows ({enqueued.Skipped:N0} settled as skipped: no matching topic) " +
-                $"in two INSERT … SELECT statements, {enqueueTime.TotalSeconds:N2} s."));
-            var result = await services.GetRequiredService<EditionSender>().SendAsync(month, null, ct);
-            cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-            var peak = Status("VmHWM");
-            // Where the memory is at the end of the send, before anything is collected: the GC's committed pages
-            // (live objects plus its allocation budget) against everything else the process maps.
-            var gc = GC.GetGCMemoryInfo();
-            report.Add(string.Create(c, $"At the end of the send: RSS {Status("VmRSS"):N0} MB (anonymous {Status("RssAnon"):N0} MB, files " +
-                $"{Status("RssFile"):N0} MB); GC committed {gc.TotalCommittedBytes / (1024 * 1024):N0} MB, heap after its last collection " +
-                $"{gc.HeapSizeBytes / (1024 * 1024):N0} MB; {Process.GetCurrentProcess().Threads.Count} threads."));
-            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-            report.Add(string.Create(c, $"Live managed heap after the send (full GC): {GC.GetTotalMemory(forceFullCollection: true) / (1024 * 1024):N0} MB."));
-            // End to end is from the enqueue to the last commit: settling the non-matching rows is part of the work.
-            var elapsed = enqueueTime + result.Elapsed;
-            var endToEnd = result.Sent / elapsed.TotalSeconds;
+            // The send is a real `digest send` process, as an operator runs it: its memory is the product's alone, not
+            // this harness's (which also holds a host for seeding and the samples for the sends below).
+            var send = await SendInOwnProcessAsync(config, month, ct);
+            var counts = (await ledger.CountsAsync(edition.Id, topReasons: 3, ct)).ByState;
+            long Count(string state) => counts.TryGetValue(state, out var n) ? n : 0;
+            var sent = Count(DeliveryState.Sent);
+            // End to end is from the moment the list was enqueued (the edition's start) to the last message sent, as
+            // the ledger recorded them: settling the rows with nothing to send is part of the work.
+            var elapsed = await SendDurationAsync(services.GetRequiredService<Db>(), edition.Id, ct);
+            var endToEnd = sent / elapsed.TotalSeconds;
             report.Add(string.Create(c,
-                $"End to end ({month}, {connections} connections): {result.Sent:N0} sent, {enqueued.Skipped + result.Skipped:N0} skipped (no matching topic), " +
-                $"{result.Failed + result.Deferred:N0} not delivered in {elapsed.TotalSeconds:N1} s = {endToEnd:N0} messages/s " +
-                $"({enqueued.Rows / elapsed.TotalSeconds:N0} ledger rows/s)."));
-            report.Add(string.Create(c, $"RSS before the enqueue and send (templates loaded, edition prepared): {baseline:N0} MB; " +
-                $"peak RSS {(resetPeak ? "during the send" : "of the process")}: {peak:N0} MB; process peak overall (VmHWM): {Status("VmHWM"):N0} MB."));
+                $"End to end ({month}, {connections} connections, `digest send` in its own process): {sent:N0} sent, {Count(DeliveryState.Skipped):N0} skipped " +
+                $"(no matching topic), {Count(DeliveryState.Failed) + Count(DeliveryState.Deferred):N0} not delivered, in {elapsed.TotalSeconds:N1} s from the " +
+                $"enqueue to the last message = {endToEnd:N0} messages/s ({Count(DeliveryState.Sent) + Count(DeliveryState.Skipped):N0} ledger rows, " +
+                $"{(Count(DeliveryState.Sent) + Count(DeliveryState.Skipped)) / elapsed.TotalSeconds:N0} rows/s)."));
+            report.Add(string.Create(c, $"Peak RSS of the `digest send` process: {send.PeakRssMb:N0} MB (whole process, start-up included; " +
+                $"{send.Wall.TotalSeconds:N1} s from start to exit)."));
+
+            // The enqueue on its own, in this process: the next edition of the same subscribers.
+            if (await OtherEditionAsync(services.GetRequiredService<Db>(), month, ct) is { } otherMonth
+                && await ledger.FindEditionAsync(otherMonth, ct) is { } other)
+            {
+                var otherMessages = (await services.GetRequiredService<IEditionMessageFactory>().PrepareAsync(other.Month, ct))!;
+                watch.Restart();
+                var enqueued = (await ledger.StartAsync(other.Id, DateTimeOffset.UtcNow, otherMessages.SkipsWithoutMatchingTopics, ct))!;
+                report.Add(string.Create(c, $"Enqueue ({other.Month}, same subscribers): {enqueued.Rows:N0} ledger rows ({enqueued.Skipped:N0} settled as " +
+                    $"skipped: no matching topic) in two INSERT … SELECT statements, {watch.Elapsed.TotalSeconds:N2} s."));
+            }
 
             var recipients = await MatchingRecipientsAsync(services.GetRequiredService<Db>(), prepared, ct);
             var samples = await SampleMessagesAsync(prepared, recipients, ct);
@@ -132,8 +132,8 @@ static class SendBench
             report.Add(string.Create(c, $"smtp-source, {connections} sessions, same size: {raw:N0} messages/s."));
             report.Add(string.Create(c, $"Compose and send through the engine's transport and resilience pipeline, without the ledger: {unledgered:N0} messages/s."));
             // CPU time per message says where a send's cost is, independent of how busy the machine was.
-            report.Add(string.Create(c, $"CPU of this process per message sent: end to end {cpu.TotalMicroseconds / Math.Max(1, result.Sent):N0} µs " +
-                $"({cpu.TotalSeconds / elapsed.TotalSeconds:N2} cores busy), bare MailKit {bareCpu.TotalMicroseconds / BareMessages:N0} µs."));
+            report.Add(string.Create(c, $"CPU per message sent: `digest send` {send.Cpu.TotalMicroseconds / Math.Max(1, sent):N0} µs (start-up included), " +
+                $"bare MailKit {bareCpu.TotalMicroseconds / BareMessages:N0} µs."));
             report.Add(string.Create(c, $"Ratios: end to end = {endToEnd / bare:P0} of bare MailKit, {endToEnd / raw:P0} of smtp-source, {endToEnd / unledgered:P0} of the engine without the ledger."));
             return report;
         }
@@ -149,6 +149,77 @@ static class SendBench
                 Directory.Delete(folder, recursive: true);
             }
         }
+    }
+
+    /// <summary>What a child process used: wall time, CPU (user + system) and its peak resident memory.</summary>
+    sealed record ProcessUse(TimeSpan Wall, TimeSpan Cpu, long PeakRssMb);
+
+    /// <summary>
+    /// Runs <c>digest send MONTH</c> as its own process with <paramref name="config"/> as PPRNET_ variables, sampling
+    /// its peak resident memory and CPU time while it runs.
+    /// </summary>
+    static async Task<ProcessUse> SendInOwnProcessAsync(IReadOnlyDictionary<string, string?> config, string month, CancellationToken ct)
+    {
+        // This very binary, started the way this process was: `dotnet pprnet.dll` or the pprnet app host.
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(Program).Assembly.Location);
+        }
+        foreach (var arg in new[] { "digest", "send", month })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        foreach (var (key, value) in config)
+        {
+            start.Environment["PPRNET_" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(ct);
+        var error = process.StandardError.ReadToEndAsync(ct);
+        var exited = process.WaitForExitAsync(ct);
+        long peak = 0;
+        var cpu = TimeSpan.Zero;
+        while (!exited.IsCompleted)
+        {
+            // Both only grow (on Linux the peak is the kernel's VmHWM); the last sample misses at most the final 50 ms.
+            try
+            {
+                process.Refresh();
+                peak = Math.Max(peak, process.PeakWorkingSet64 / (1024 * 1024));
+                cpu = process.TotalProcessorTime;
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+            {
+                // It exited between the check and the read.
+            }
+            await Task.WhenAny(exited, Task.Delay(50, ct));
+        }
+        await exited;
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"digest send {month} exited with {process.ExitCode}: {await error}{await output}");
+        }
+        return new ProcessUse(watch.Elapsed, cpu, peak);
+    }
+
+    /// <summary>From the edition's start (its enqueue) to the last message the ledger recorded as sent.</summary>
+    static async Task<TimeSpan> SendDurationAsync(Db db, long editionId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        var (started, last) = await connection.QuerySingleAsync<(string, string)>(new CommandDefinition("""
+            SELECT e.send_started_at, (SELECT max(d.sent_at) FROM deliveries d WHERE d.edition_id = e.id) FROM editions e WHERE e.id = @editionId
+            """, new { editionId }, cancellationToken: ct));
+        return SqlTime.FromText(last) - SqlTime.FromText(started);
+    }
+
+    static async Task<string?> OtherEditionAsync(Db db, string month, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT max(e.month) FROM editions e WHERE e.month <> @month AND EXISTS (SELECT 1 FROM summaries s WHERE s.edition_id = e.id)",
+            new { month }, cancellationToken: ct));
     }
 
     /// <summary>Subscribers in one statement each: 10% take every topic, the rest about one topic in three.</summary>
@@ -296,36 +367,5 @@ static class SendBench
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
-    }
-
-    /// <summary>A line of /proc/self/status (VmRSS, VmHWM) in MB; elsewhere, the runtime's peak working set.</summary>
-    static long Status(string key)
-    {
-        const string status = "/proc/self/status";
-        if (File.Exists(status))
-        {
-            foreach (var line in File.ReadLines(status))
-            {
-                if (line.StartsWith(key + ":", StringComparison.Ordinal))
-                {
-                    return long.Parse(line[(key.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
-                }
-            }
-        }
-        return Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024);
-    }
-
-    /// <summary>Resets VmHWM to the current RSS (Linux: "5" to /proc/self/clear_refs). False where that is not possible.</summary>
-    static bool TryResetPeak()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
     }
 }

@@ -63,6 +63,7 @@ sealed class SendRun
     readonly int _batchSize;
     readonly int _commitGroup;
     readonly List<long> _released = [];
+    readonly long _skippedAtEnqueue;
     long _remaining, _sent, _failed, _deferred, _skipped;
     int _consecutiveServerFailures;
     Exception? _fatal;
@@ -72,7 +73,7 @@ sealed class SendRun
     public SendRun(EditionSender.Dependencies deps, EditionInfo edition, IEditionMessages messages, long skippedAtEnqueue,
         IProgress<SendProgress>? progress, CancellationToken stop)
     {
-        _skipped = skippedAtEnqueue;
+        _skipped = _skippedAtEnqueue = skippedAtEnqueue;
         _deps = deps;
         _edition = edition;
         _messages = messages;
@@ -392,7 +393,8 @@ sealed class SendRun
         {
             return;
         }
-        var processed = _sent + _failed + _deferred + _skipped;
+        // The rate is this run's work: rows the enqueue settled took no time of the run and would inflate it.
+        var processed = _sent + _failed + _deferred + _skipped - _skippedAtEnqueue;
         var seconds = Elapsed.TotalSeconds;
         var rate = seconds > 0 ? processed / seconds : 0;
         var remaining = Math.Max(0, _remaining);
