@@ -76,13 +76,14 @@ static class SendBench
             await using var app = Program.BuildApp(serve: false, config);
             await app.InitializeAsync(ct);
             var services = app.Services;
+            var db = services.GetRequiredService<Db>();
 
             var watch = Stopwatch.StartNew();
-            await SeedAsync(services.GetRequiredService<Db>(), count, ct);
+            await SeedAsync(db, count, ct);
             report.Add(string.Create(c, $"Seeded {count:N0} subscribers with random topic subsets in {watch.Elapsed.TotalSeconds:N1} s."));
             await services.GetRequiredService<SummaryImporter>().ImportAsync(Path.Combine(host.Environment.ContentRootPath, "content"), ct);
             var ledger = services.GetRequiredService<DeliveryLedger>();
-            var month = (await LatestEditionAsync(services.GetRequiredService<Db>(), ct))
+            var month = (await LatestEditionAsync(db, ct))
                 ?? throw new UsageException("No edition in content/: the benchmark sends the repository's sample content.");
             var edition = (await ledger.FindEditionAsync(month, ct))!;
 
@@ -96,23 +97,23 @@ static class SendBench
             var counts = (await ledger.CountsAsync(edition.Id, topReasons: 3, ct)).ByState;
             long Count(string state) => counts.TryGetValue(state, out var n) ? n : 0;
             var sent = Count(DeliveryState.Sent);
+            var rows = counts.Values.Sum();
             // End to end is from the moment the list was enqueued (the edition's start) to the last message sent, as
             // the ledger recorded them: settling the rows with nothing to send is part of the work.
-            var (firstSent, elapsed) = await SendTimesAsync(services.GetRequiredService<Db>(), edition.Id, ct);
+            var (firstSent, elapsed) = await SendTimesAsync(db, edition.Id, ct);
             var endToEnd = sent / elapsed.TotalSeconds;
             report.Add(string.Create(c,
                 $"End to end ({month}, {connections} connections, `digest send` in its own process): {sent:N0} sent, {Count(DeliveryState.Skipped):N0} skipped " +
                 $"(no matching topic), {Count(DeliveryState.Failed) + Count(DeliveryState.Deferred):N0} not delivered, in {elapsed.TotalSeconds:N1} s from the " +
-                $"enqueue to the last message = {endToEnd:N0} messages/s ({Count(DeliveryState.Sent) + Count(DeliveryState.Skipped):N0} ledger rows, " +
-                $"{(Count(DeliveryState.Sent) + Count(DeliveryState.Skipped)) / elapsed.TotalSeconds:N0} rows/s)."));
-            report.Add(string.Create(c, $"Enqueue in that process: {Count(DeliveryState.Sent) + Count(DeliveryState.Skipped):N0} ledger rows in at most " +
+                $"enqueue to the last message = {endToEnd:N0} messages/s ({rows:N0} ledger rows, {rows / elapsed.TotalSeconds:N0} rows/s)."));
+            report.Add(string.Create(c, $"Enqueue in that process: {rows:N0} ledger rows in at most " +
                 $"{firstSent.TotalSeconds:N2} s (from the edition's start to its first message sent)."));
             report.Add(string.Create(c, $"Peak RSS of the `digest send` process: {send.PeakRssMb:N0} MB (whole process, start-up included; " +
                 $"{send.Wall.TotalSeconds:N1} s from start to exit)."));
 
             // The enqueue on its own, in this process: another edition for the same subscribers, into a ledger that
             // already holds the first one's rows (as every month after the first does).
-            if (await OtherEditionAsync(services.GetRequiredService<Db>(), month, ct) is { } otherMonth
+            if (await LatestEditionAsync(db, ct, except: month) is { } otherMonth
                 && await ledger.FindEditionAsync(otherMonth, ct) is { } other)
             {
                 var otherMessages = (await services.GetRequiredService<IEditionMessageFactory>().PrepareAsync(other.Month, ct))!;
@@ -122,7 +123,7 @@ static class SendBench
                     $"skipped: no matching topic) in two INSERT … SELECT statements, {watch.Elapsed.TotalSeconds:N2} s."));
             }
 
-            var recipients = await MatchingRecipientsAsync(services.GetRequiredService<Db>(), prepared, ct);
+            var recipients = await MatchingRecipientsAsync(db, prepared, ct);
             var samples = await SampleMessagesAsync(prepared, recipients, ct);
             var size = (int)samples.Average(m => m.Length);
             var bareCpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -175,7 +176,7 @@ static class SendBench
         }
         foreach (var (key, value) in config)
         {
-            start.Environment["PPRNET_" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            start.Environment[ConfigurationSetup.EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
@@ -221,14 +222,6 @@ static class SendBench
         return (SqlTime.FromText(first) - SqlTime.FromText(started), SqlTime.FromText(last) - SqlTime.FromText(started));
     }
 
-    static async Task<string?> OtherEditionAsync(Db db, string month, CancellationToken ct)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT max(e.month) FROM editions e WHERE e.month <> @month AND EXISTS (SELECT 1 FROM summaries s WHERE s.edition_id = e.id)",
-            new { month }, cancellationToken: ct));
-    }
-
     /// <summary>Subscribers in one statement each: 10% take every topic, the rest about one topic in three.</summary>
     static async Task SeedAsync(Db db, int count, CancellationToken ct)
     {
@@ -246,11 +239,14 @@ static class SendBench
         await tx.CommitAsync(ct);
     }
 
-    static async Task<string?> LatestEditionAsync(Db db, CancellationToken ct)
+    /// <summary>The latest month with summaries, other than <paramref name="except"/> when given.</summary>
+    static async Task<string?> LatestEditionAsync(Db db, CancellationToken ct, string? except = null)
     {
         await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT max(e.month) FROM editions e WHERE EXISTS (SELECT 1 FROM summaries s WHERE s.edition_id = e.id)", cancellationToken: ct));
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition("""
+            SELECT max(e.month) FROM editions e
+            WHERE (@except IS NULL OR e.month <> @except) AND EXISTS (SELECT 1 FROM summaries s WHERE s.edition_id = e.id)
+            """, new { except }, cancellationToken: ct));
     }
 
     /// <summary>A few hundred real messages of the edition, serialised, for the bare sends.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PprnetNewsletter.Hosting;
 
 namespace PprnetNewsletter.Tests.Support;
 
@@ -36,7 +37,7 @@ public static class PprnetProcess
         start.Environment["PPRNET_Delivery__PickupDirectory"] = test.OutboxPath;
         foreach (var (key, value) in config)
         {
-            start.Environment["PPRNET_" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            start.Environment[ConfigurationSetup.EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
         foreach (var (name, value) in environment)
         {
