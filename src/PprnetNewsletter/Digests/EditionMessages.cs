@@ -100,9 +100,7 @@ public sealed class EditionMessages : IEditionMessages
             [Slot.Preferences] = links.Preferences(_tokens.Create(recipient.SubscriberId, LinkPurpose.Preferences)),
         };
         var variant = Variant(mask, values.Name.Length > 0);
-        var (html, text) = variant.Fill(values);
-
-        var message = _assembly.Build(variant.Headers, values.Name, recipient.Email, MessageId(recipient, resendCount), text, html);
+        var message = _assembly.Build(variant.Headers, values.Name, recipient.Email, MessageId(recipient, resendCount), variant.Fill(values));
         MessageAssembly.AddListUnsubscribe(message, values[Slot.Unsubscribe], links.UnsubscribeMailto(unsubscribeToken));
         _assembly.Sign(message);
         return message;

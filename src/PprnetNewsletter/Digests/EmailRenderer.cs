@@ -56,6 +56,7 @@ public sealed class PersonalisedEmail
 {
     readonly PersonalHtml _html;
     readonly PersonalText _text;
+    readonly EncodedAlternative.Framing _framing = new();
 
     internal PersonalisedEmail(SharedHeaders headers, PersonalHtml html, PersonalText text)
     {
@@ -68,6 +69,6 @@ public sealed class PersonalisedEmail
 
     public string Subject => Headers.Subject;
 
-    /// <summary>The reader's HTML and text, UTF-8 already in quoted-printable, each a fresh stream (a message owns its content).</summary>
-    public (MemoryStream Html, MemoryStream Text) Fill(ReaderValues values) => (_html.Fill(values), _text.Fill(values));
+    /// <summary>The reader's body: text and HTML, UTF-8 already in quoted-printable, in a buffer of its own (a message owns its content).</summary>
+    public EncodedAlternative Fill(ReaderValues values) => EncodedAlternative.Create(_framing, _text.Fill(values), _html.Fill(values));
 }

@@ -7,8 +7,9 @@ namespace PprnetNewsletter.Digests;
 
 /// <summary>
 /// Builds standards-clean messages: multipart/alternative (text/plain first, text/html last), UTF-8 in
-/// quoted-printable (encoded before it gets here: see <see cref="EncodedBody"/>) so no body line exceeds 76 octets, addresses as MailboxAddress objects so no stored value can
-/// break or add a header, identifiers on the sender's domain (never the machine's name), DKIM last.
+/// quoted-printable (encoded before it gets here: see <see cref="EncodedAlternative"/>) so no body line exceeds 76
+/// octets, addresses as MailboxAddress objects so no stored value can break or add a header, identifiers on the
+/// sender's domain (never the machine's name), DKIM last.
 /// </summary>
 public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimeProvider time, DkimSigning dkim)
 {
@@ -42,9 +43,8 @@ public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimePro
         return new SharedHeaders(subject, [.. prototype.Headers]);
     }
 
-    /// <param name="text">The plain-text body, UTF-8 already in quoted-printable with CRLF line ends.</param>
-    /// <param name="html">The HTML body, UTF-8 already in quoted-printable with CRLF line ends.</param>
-    public MimeMessage Build(SharedHeaders shared, string toName, string toEmail, string messageId, Stream text, Stream html)
+    /// <param name="body">The reader's body, filled in from a rendered email (<see cref="PersonalisedEmail.Fill"/>).</param>
+    public MimeMessage Build(SharedHeaders shared, string toName, string toEmail, string messageId, EncodedAlternative body)
     {
         // The parameterless constructor generates a Message-ID from the machine's host name on every message;
         // starting from no headers says exactly what is sent, and copying the shared ones skips encoding them again.
@@ -52,22 +52,8 @@ public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimePro
         message.To.Add(new MailboxAddress(ReaderValues.CleanName(toName), toEmail));
         message.Date = time.GetUtcNow();
         message.MessageId = messageId;
-        message.Body = new MultipartAlternative { Utf8Part(MimeKit.Text.TextFormat.Plain, text), Utf8Part(MimeKit.Text.TextFormat.Html, html) };
+        message.Body = body;
         return message;
-    }
-
-    static TextPart Utf8Part(MimeKit.Text.TextFormat format, Stream encoded)
-    {
-        // Content already in the part's transfer encoding is copied as it is when the message is written (MimePart.WriteTo
-        // only passes it through the new-line filter, which leaves CRLF alone), and DKIM's Prepare leaves a quoted-printable
-        // part as it is: the body is never encoded again.
-        var part = new TextPart(format)
-        {
-            ContentTransferEncoding = ContentEncoding.QuotedPrintable,
-            Content = new MimeContent(encoded, ContentEncoding.QuotedPrintable),
-        };
-        part.ContentType.Charset = "utf-8";
-        return part;
     }
 
     /// <summary>List-Unsubscribe (RFC 2369): the HTTPS link (one click, RFC 8058) and a mailto, for this reader.</summary>

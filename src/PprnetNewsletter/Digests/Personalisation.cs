@@ -140,7 +140,8 @@ sealed class FillIn
 /// <summary>
 /// An email body ready to become a MIME part's content: quoted-printable segments (see <see cref="QuotedPrintable"/>),
 /// the fixed ones encoded once per variant and the reader's own encoded per email, so a message costs a few small
-/// encodings and one copy instead of encoding the whole body again for every reader.
+/// encodings and one copy (into the message's <see cref="EncodedAlternative"/>) instead of encoding the whole body
+/// again for every reader.
 /// </summary>
 sealed class EncodedBody
 {
@@ -161,8 +162,8 @@ sealed class EncodedBody
         _fixedLength = _fixed.Sum(f => f.Length);
     }
 
-    /// <summary>The reader's body, quoted-printable, positioned at its start.</summary>
-    public MemoryStream Fill(ReaderValues values)
+    /// <summary>The reader's parts encoded, ready to be copied between the fixed ones.</summary>
+    public Filled Fill(ReaderValues values)
     {
         var personal = new byte[_personal.Length][];
         var length = _fixedLength;
@@ -171,20 +172,30 @@ sealed class EncodedBody
             personal[i] = QuotedPrintable.Encode(_personal[i](values));
             length += personal[i].Length;
         }
-        var body = GC.AllocateUninitializedArray<byte>(length);
-        var at = 0;
-        for (var i = 0; i < personal.Length; i++)
-        {
-            at += Copy(_fixed[i], body, at);
-            at += Copy(personal[i], body, at);
-        }
-        Copy(_fixed[^1], body, at);
-        return new MemoryStream(body, writable: false);
+        return new Filled(this, personal, length);
+    }
 
-        static int Copy(byte[] from, byte[] to, int at)
+    /// <summary>One reader's body, quoted-printable: <see cref="Length"/> octets, written by <see cref="CopyTo"/>.</summary>
+    public readonly struct Filled(EncodedBody body, byte[][] personal, int length)
+    {
+        public int Length => length;
+
+        /// <summary>Writes the body at the start of <paramref name="to"/>; returns <see cref="Length"/>.</summary>
+        public int CopyTo(Span<byte> to)
         {
-            from.CopyTo(to, at);
-            return from.Length;
+            var at = 0;
+            for (var i = 0; i < personal.Length; i++)
+            {
+                at += Copy(body._fixed[i], to[at..]);
+                at += Copy(personal[i], to[at..]);
+            }
+            return at + Copy(body._fixed[^1], to[at..]);
+
+            static int Copy(byte[] from, Span<byte> to)
+            {
+                from.CopyTo(to);
+                return from.Length;
+            }
         }
     }
 }
@@ -235,8 +246,8 @@ sealed class PersonalText
         return wrapped.ToString();
     }
 
-    /// <summary>The reader's text, UTF-8 in quoted-printable, positioned at its start.</summary>
-    public MemoryStream Fill(ReaderValues values) => _body.Fill(values);
+    /// <summary>The reader's text, UTF-8 in quoted-printable.</summary>
+    public EncodedBody.Filled Fill(ReaderValues values) => _body.Fill(values);
 }
 
 /// <summary>An HTML email body with CSS inlined, ready for readers: their values are HTML-escaped on the way in.</summary>
@@ -250,6 +261,6 @@ sealed class PersonalHtml
         _body = new EncodedBody(literals, slots.Select(slot => (Func<ReaderValues, string>)(values => WebUtility.HtmlEncode(values[slot]))));
     }
 
-    /// <summary>The reader's HTML, UTF-8 in quoted-printable, positioned at its start.</summary>
-    public MemoryStream Fill(ReaderValues values) => _body.Fill(values);
+    /// <summary>The reader's HTML, UTF-8 in quoted-printable.</summary>
+    public EncodedBody.Filled Fill(ReaderValues values) => _body.Fill(values);
 }

@@ -37,8 +37,7 @@ public sealed class SubscriptionEmails(
         links(values);
         var rendered = await _rendered.GetOrAdd((email, values.Name.Length > 0),
             key => new Lazy<Task<PersonalisedEmail>>(() => RenderAsync(key.Email, key.HasName))).Value;
-        var (html, text) = rendered.Fill(values);
-        var message = assembly.Build(rendered.Headers, values.Name, subscriber.Email, assembly.RandomMessageId(kind, subscriber.Id), text, html);
+        var message = assembly.Build(rendered.Headers, values.Name, subscriber.Email, assembly.RandomMessageId(kind, subscriber.Id), rendered.Fill(values));
         assembly.Sign(message);
         return message;
     }

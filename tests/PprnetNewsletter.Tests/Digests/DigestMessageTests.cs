@@ -50,6 +50,58 @@ public partial class DigestMessageTests
     }
 
     [Fact]
+    public async Task The_body_writes_byte_for_byte_what_MimeKit_writes_for_the_same_two_parts_with_either_line_ending()
+    {
+        var (test, edition) = await PrepareAsync();
+        await using var _ = test;
+        var message = edition.Compose(await RecipientAsync(test, Ann), 0)!;
+        var body = Assert.IsType<EncodedAlternative>(message.Body);
+
+        // The same parts, as plain MimeKit objects with copies of their content, under the same boundary.
+        var reference = new MultipartAlternative { Boundary = body.Boundary! };
+        foreach (var part in body.Cast<TextPart>())
+        {
+            using var content = new MemoryStream();
+            part.Content!.WriteTo(content);
+            var copy = new TextPart(part.ContentType.MediaSubtype)
+            {
+                ContentTransferEncoding = ContentEncoding.QuotedPrintable,
+                Content = new MimeContent(new MemoryStream(content.ToArray()), ContentEncoding.QuotedPrintable),
+            };
+            copy.ContentType.Charset = "utf-8";
+            reference.Add(copy);
+        }
+
+        foreach (var lineEnds in new[] { NewLineFormat.Dos, NewLineFormat.Unix })
+        {
+            // As MailKit's SMTP client writes a message: Bcc hidden, a new line at the end.
+            var options = FormatOptions.Default.Clone();
+            options.NewLineFormat = lineEnds;
+            options.HiddenHeaders.Add(HeaderId.Bcc);
+            options.EnsureNewLine = true;
+            var expected = await WriteAsync(reference);
+            Assert.Equal(Encoding.ASCII.GetString(expected), Encoding.ASCII.GetString(await WriteAsync(body)));
+            Assert.Equal(expected, Write(body));
+
+            async Task<byte[]> WriteAsync(MimeEntity entity)
+            {
+                message.Body = entity;
+                using var stream = new MemoryStream();
+                await message.WriteToAsync(options, stream);
+                return stream.ToArray();
+            }
+
+            byte[] Write(MimeEntity entity)
+            {
+                message.Body = entity;
+                using var stream = new MemoryStream();
+                message.WriteTo(options, stream);
+                return stream.ToArray();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Headers_identify_sender_reader_edition_and_list()
     {
         var (test, edition) = await PrepareAsync();

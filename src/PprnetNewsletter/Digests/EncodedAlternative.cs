@@ -1,0 +1,123 @@
+using System.Text;
+using MimeKit;
+
+namespace PprnetNewsletter.Digests;
+
+/// <summary>
+/// A multipart/alternative body (text/plain first, text/html last, both UTF-8 in quoted-printable) whose whole
+/// content, boundaries and part headers included, is one buffer filled in per reader. MimeKit writes a multipart by
+/// walking its parts and passing each one's content through a line-ending filter; this content is already final
+/// (CRLF line ends, lines of at most 76 octets), so where the line ends are CRLF — SMTP, DKIM — the buffer goes out
+/// as it is: the bytes MimeKit would write, for a fraction of the work. Anywhere else (a pickup file with the
+/// platform's line ends) MimeKit writes the parts, which read from the same buffer.
+/// </summary>
+public sealed class EncodedAlternative : MultipartAlternative
+{
+    readonly byte[] _content;
+    readonly TextPart _text;
+    readonly TextPart _html;
+
+    EncodedAlternative(string boundary, byte[] content, Range text, Range html)
+    {
+        Boundary = boundary;
+        _content = content;
+        _text = Part(MimeKit.Text.TextFormat.Plain, content, text);
+        _html = Part(MimeKit.Text.TextFormat.Html, content, html);
+        Add(_text);
+        Add(_html);
+    }
+
+    /// <summary>The fixed bytes around the two parts for one boundary: computed once per rendered email.</summary>
+    internal sealed class Framing
+    {
+        public Framing()
+        {
+            // MimeKit's own boundary ("=-" and random base64): a quoted-printable body never holds "=-", since it
+            // writes '=' only as "=3D" or at the end of a line.
+            Boundary = new MultipartAlternative().Boundary ?? throw new InvalidOperationException("MimeKit generated no boundary.");
+            var delimiter = $"--{Boundary}\r\n";
+            Head = Encoding.ASCII.GetBytes(delimiter + PartHeaders("text/plain"));
+            Middle = Encoding.ASCII.GetBytes("\r\n" + delimiter + PartHeaders("text/html"));
+            Tail = Encoding.ASCII.GetBytes($"\r\n--{Boundary}--\r\n");
+
+            // As MimeKit writes the headers of the parts made in Part below.
+            static string PartHeaders(string mediaType) =>
+                $"Content-Type: {mediaType}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n";
+        }
+
+        public string Boundary { get; }
+
+        public byte[] Head { get; }
+
+        public byte[] Middle { get; }
+
+        public byte[] Tail { get; }
+    }
+
+    /// <summary>Lays out one reader's body: the framing around their encoded text and HTML, in one buffer.</summary>
+    internal static EncodedAlternative Create(Framing framing, EncodedBody.Filled text, EncodedBody.Filled html)
+    {
+        var content = GC.AllocateUninitializedArray<byte>(
+            framing.Head.Length + text.Length + framing.Middle.Length + html.Length + framing.Tail.Length);
+        var at = Copy(framing.Head, 0);
+        var textStart = at;
+        at += text.CopyTo(content.AsSpan(at));
+        var textRange = textStart..at;
+        at = Copy(framing.Middle, at);
+        var htmlStart = at;
+        at += html.CopyTo(content.AsSpan(at));
+        var htmlRange = htmlStart..at;
+        Copy(framing.Tail, at);
+        return new EncodedAlternative(framing.Boundary, content, textRange, htmlRange);
+
+        int Copy(byte[] from, int to)
+        {
+            from.CopyTo(content, to);
+            return to + from.Length;
+        }
+    }
+
+    static TextPart Part(MimeKit.Text.TextFormat format, byte[] content, Range range)
+    {
+        // Content already in the part's transfer encoding is copied as it is when MimeKit writes the part, and
+        // DKIM's Prepare leaves a quoted-printable part alone: the body is never encoded again.
+        var (offset, length) = range.GetOffsetAndLength(content.Length);
+        var part = new TextPart(format)
+        {
+            ContentTransferEncoding = ContentEncoding.QuotedPrintable,
+            Content = new MimeContent(new MemoryStream(content, offset, length, writable: false), ContentEncoding.QuotedPrintable),
+        };
+        part.ContentType.Charset = "utf-8";
+        return part;
+    }
+
+    /// <summary>
+    /// The buffer is exactly what MimeKit would write for the content of this multipart when line ends are CRLF and
+    /// the parts' headers are not hidden (an SMTP client hides Bcc), as long as nobody has swapped the parts, the
+    /// boundary, the preamble or the epilogue.
+    /// </summary>
+    bool WritesBufferFor(FormatOptions options, bool contentOnly) =>
+        contentOnly
+        && options.NewLineFormat == NewLineFormat.Dos
+        && !options.HiddenHeaders.Contains(HeaderId.ContentType)
+        && !options.HiddenHeaders.Contains(HeaderId.ContentTransferEncoding)
+        && Count == 2 && ReferenceEquals(this[0], _text) && ReferenceEquals(this[1], _html)
+        && Preamble is null && Epilogue is null;
+
+    public override void WriteTo(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default)
+    {
+        if (!WritesBufferFor(options, contentOnly))
+        {
+            base.WriteTo(options, stream, contentOnly, cancellationToken);
+            return;
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        // The array overloads: MimeKit's and MailKit's streams take arrays, and the span ones would copy through a rented one.
+        stream.Write(_content, 0, _content.Length);
+    }
+
+    public override Task WriteToAsync(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default) =>
+        WritesBufferFor(options, contentOnly)
+            ? stream.WriteAsync(_content, 0, _content.Length, cancellationToken)
+            : base.WriteToAsync(options, stream, contentOnly, cancellationToken);
+}
