@@ -6,7 +6,7 @@ namespace PprnetNewsletter.Content;
 public static class ContentSetup
 {
     /// <summary>Topic taxonomy, summaries and editions, Markdown import (and the first start's import).</summary>
-    public static WebApplicationBuilder AddContent(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddContent(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<ContentOptions>(ContentOptions.Section);
         builder.Services.AddSingleton<TopicCatalog>();
@@ -17,7 +17,7 @@ public static class ContentSetup
     }
 
     /// <summary>The verb <c>topics</c>: the taxonomy, slug and name.</summary>
-    public static Command TopicsVerb(this WebApplication app)
+    public static Command TopicsVerb(this IHost app)
     {
         var topics = new Command("topics", "List the topic taxonomy: slug and name.");
         topics.SetAction(async (_, _) =>
@@ -34,7 +34,7 @@ public static class ContentSetup
     }
 
     /// <summary>The verb <c>import PATH</c>: Markdown summaries into their editions, all or nothing.</summary>
-    public static Command ImportVerb(this WebApplication app)
+    public static Command ImportVerb(this IHost app)
     {
         var path = new Argument<string>("PATH") { Description = "A summary file (.md), or a folder: every *.md in it and its subfolders." };
         var import = new Command("import", "Import Markdown summaries into their months' editions, all or nothing; "

@@ -8,7 +8,7 @@ namespace PprnetNewsletter.Delivery;
 public static class DeliverySetup
 {
     /// <summary>Delivery ledger, SMTP or pickup-directory transport, retries and rate limit.</summary>
-    public static WebApplicationBuilder AddDelivery(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddDelivery(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<SmtpOptions>(SmtpOptions.Section);
         builder.Services.AddValidatedOptions<DeliveryOptions>(DeliveryOptions.Section);
@@ -23,12 +23,12 @@ public static class DeliverySetup
     }
 
     /// <summary>The verb <c>bench send</c>: the engine end to end against smtp-sink.</summary>
-    public static Command SendBenchVerb(this WebApplication app) => SendBench.Verb(app);
+    public static Command SendBenchVerb(this IHost app) => SendBench.Verb(app);
 
     static Argument<string> MonthArgument() => new("month") { Description = "The edition's month, YYYY-MM (e.g. 2023-03)." };
 
     /// <summary>The verb <c>digest send YYYY-MM [--dry-run]</c>.</summary>
-    public static Command SendVerb(this WebApplication app)
+    public static Command SendVerb(this IHost app)
     {
         var month = MonthArgument();
         var dryRun = new Option<bool>("--dry-run") { Description = "Compose every message and count them; send nothing, change nothing." };
@@ -41,7 +41,7 @@ public static class DeliverySetup
     }
 
     /// <summary>The verb <c>digest resend YYYY-MM (--email E | --failed | --new)</c>.</summary>
-    public static Command ResendVerb(this WebApplication app)
+    public static Command ResendVerb(this IHost app)
     {
         var month = MonthArgument();
         var email = new Option<string>("--email") { Description = "Resend to this one subscriber." };
@@ -82,7 +82,7 @@ public static class DeliverySetup
     }
 
     /// <summary>The verb <c>digest status YYYY-MM</c>.</summary>
-    public static Command StatusVerb(this WebApplication app)
+    public static Command StatusVerb(this IHost app)
     {
         var month = MonthArgument();
         var status = new Command("status", "Counts per delivery state and the commonest failure reasons.") { month };
@@ -117,7 +117,7 @@ public static class DeliverySetup
     }
 
     /// <summary>Runs a send with the progress line on stderr, prints the summary; a halted send exits 1 with its reason.</summary>
-    static async Task<int> DeliverAsync(WebApplication app, string what, Func<EditionSender, IProgress<SendProgress>, Task<SendResult>> run)
+    static async Task<int> DeliverAsync(IHost app, string what, Func<EditionSender, IProgress<SendProgress>, Task<SendResult>> run)
     {
         var progress = ConsoleSendProgress.ForStandardError(app.Services.GetRequiredService<TimeProvider>());
         SendResult result;

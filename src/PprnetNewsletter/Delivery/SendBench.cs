@@ -25,7 +25,7 @@ static class SendBench
     const string Source = "/usr/sbin/smtp-source";
     const int BareMessages = 20_000;
 
-    public static Command Verb(WebApplication app)
+    public static Command Verb(IHost app)
     {
         var subscribers = new Option<int>("--subscribers") { Description = "How many subscribers to seed and send to.", DefaultValueFactory = _ => 100_000 };
         var connections = new Option<int>("--connections") { Description = "SMTP connections (Smtp:MaxConnections).", DefaultValueFactory = _ => 4 };
@@ -44,7 +44,7 @@ static class SendBench
         return bench;
     }
 
-    static async Task<IReadOnlyList<string>> RunAsync(WebApplication host, int count, int connections, CancellationToken ct)
+    static async Task<IReadOnlyList<string>> RunAsync(IHost host, int count, int connections, CancellationToken ct)
     {
         if (count < 1 || connections is < 1 or > 64)
         {
@@ -81,7 +81,7 @@ static class SendBench
             var watch = Stopwatch.StartNew();
             await SeedAsync(db, count, ct);
             report.Add(string.Create(c, $"Seeded {count:N0} subscribers with random topic subsets in {watch.Elapsed.TotalSeconds:N1} s."));
-            await services.GetRequiredService<SummaryImporter>().ImportAsync(Path.Combine(host.Environment.ContentRootPath, "content"), ct);
+            await services.GetRequiredService<SummaryImporter>().ImportAsync(Path.Combine(services.GetRequiredService<IHostEnvironment>().ContentRootPath, "content"), ct);
             var ledger = services.GetRequiredService<DeliveryLedger>();
             var month = (await LatestEditionAsync(db, ct))
                 ?? throw new UsageException("No edition in content/: the benchmark sends the repository's sample content.");

@@ -8,7 +8,7 @@ namespace PprnetNewsletter.Digests;
 public static class DigestSetup
 {
     /// <summary>Selection, Razor templates, MIME assembly, DKIM; the message source of the sending engine.</summary>
-    public static WebApplicationBuilder AddDigests(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddDigests(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddValidatedOptions<DigestOptions>(DigestOptions.Section);
@@ -30,7 +30,7 @@ public static class DigestSetup
     }
 
     /// <summary>The verb <c>digest preview YYYY-MM --email EMAIL [--out DIR]</c>.</summary>
-    public static Command PreviewVerb(this WebApplication app)
+    public static Command PreviewVerb(this IHost app)
     {
         var month = new Argument<string>("month") { Description = "The edition, YYYY-MM." };
         var email = new Option<string>("--email") { Description = "The subscriber's address.", Required = true };
@@ -44,7 +44,7 @@ public static class DigestSetup
             // A folder typed on the command line is relative to the shell's directory; the default lives with the data.
             var folder = parsed.GetValue(output) is { } typed
                 ? Path.GetFullPath(typed)
-                : AppHome.Resolve(app.Environment.ContentRootPath, "data/preview");
+                : AppHome.Resolve(app.Services.GetRequiredService<IHostEnvironment>().ContentRootPath, "data/preview");
             var outcome = await app.Services.GetRequiredService<DigestPreview>().WriteAsync(parsed.GetValue(month)!, parsed.GetValue(email)!, folder, ct);
             foreach (var line in outcome.Report)
             {
@@ -56,7 +56,7 @@ public static class DigestSetup
     }
 
     /// <summary><c>bench digest</c>: the cost of composing one digest in steady state.</summary>
-    public static Command DigestBenchVerb(this WebApplication app)
+    public static Command DigestBenchVerb(this IHost app)
     {
         var iterations = new Option<int>("--iterations") { Description = "Digests to compose per measurement.", DefaultValueFactory = _ => 20_000 };
         var month = new Option<string?>("--month") { Description = "Measure a real edition (YYYY-MM) instead of a sample of three summaries." };

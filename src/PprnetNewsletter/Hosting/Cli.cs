@@ -9,7 +9,7 @@ namespace PprnetNewsletter.Hosting;
 /// </summary>
 public static class Cli
 {
-    public static async Task<int> RunAsync(WebApplication app, string[] args, RootCommand root)
+    public static async Task<int> RunAsync(IHost app, string[] args, RootCommand root)
     {
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

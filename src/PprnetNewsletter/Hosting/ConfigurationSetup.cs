@@ -9,8 +9,8 @@ public static class ConfigurationSetup
     /// (PPRNET_Smtp__Port=2525), then <paramref name="overrides"/> (tests). Nothing else: unprefixed
     /// environment variables and command-line arguments are not configuration here.
     /// </summary>
-    public static WebApplicationBuilder AddNewsletterConfiguration(
-        this WebApplicationBuilder builder, IDictionary<string, string?>? overrides)
+    public static IHostApplicationBuilder AddNewsletterConfiguration(
+        this IHostApplicationBuilder builder, IDictionary<string, string?>? overrides)
     {
         var config = builder.Configuration;
         config.Sources.Clear();
@@ -32,7 +32,7 @@ public static class ConfigurationSetup
     /// The service logs at Information to stdout; a one-off verb keeps stdout for its own output and sends
     /// only warnings and errors to stderr.
     /// </summary>
-    public static WebApplicationBuilder AddNewsletterLogging(this WebApplicationBuilder builder, bool serve)
+    public static IHostApplicationBuilder AddNewsletterLogging(this IHostApplicationBuilder builder, bool serve)
     {
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>

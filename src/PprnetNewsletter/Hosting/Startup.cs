@@ -9,7 +9,7 @@ public static class Startup
     /// What every entry point (the service, each verb, each test) does before anything else: validate every
     /// option, then bring the database schema up to date.
     /// </summary>
-    public static async Task InitializeAsync(this WebApplication app, CancellationToken ct = default)
+    public static async Task InitializeAsync(this IHost app, CancellationToken ct = default)
     {
         app.Services.GetService<IStartupValidator>()?.Validate();
         await app.Services.GetRequiredService<Migrator>().MigrateAsync(ct);

@@ -8,7 +8,7 @@ namespace PprnetNewsletter.Scheduling;
 public static class SchedulingSetup
 {
     /// <summary>Quartz: the monthly edition and the periodic retry of deferred deliveries.</summary>
-    public static WebApplicationBuilder AddScheduling(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddScheduling(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<ScheduleOptions>(ScheduleOptions.Section);
         builder.Services.AddSingleton<ScheduledEditions>();

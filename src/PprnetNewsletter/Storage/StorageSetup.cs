@@ -5,7 +5,7 @@ namespace PprnetNewsletter.Storage;
 public static class StorageSetup
 {
     /// <summary>SQLite file, connection factory, migrations.</summary>
-    public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
         SqlTime.Register();
         builder.Services.AddValidatedOptions<StorageOptions>(StorageOptions.Section);

@@ -6,7 +6,7 @@ namespace PprnetNewsletter.Subscribers;
 public static class SubscribersSetup
 {
     /// <summary>Subscribers, topic preferences, consent ledger, double opt-in and link tokens.</summary>
-    public static WebApplicationBuilder AddSubscribers(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddSubscribers(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<TokenOptions>(TokenOptions.Section);
         builder.Services.AddSingleton<SubscriberStore>();
@@ -19,7 +19,7 @@ public static class SubscribersSetup
     }
 
     /// <summary>The verb <c>subscribers</c> with <c>add</c>, <c>list</c>, <c>import</c> and <c>export</c>.</summary>
-    public static Command SubscriberVerbs(this WebApplication app)
+    public static Command SubscriberVerbs(this IHost app)
     {
         var services = app.Services;
         return new Command("subscribers", "Add, list, import and export subscribers.")

@@ -136,15 +136,17 @@ public static class WebSetup
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
 
     /// <summary>The verb <c>serve</c> (also what runs when no verb is given).</summary>
-    public static Command ServeVerb(this WebApplication app)
+    public static Command ServeVerb(this IHost app)
     {
         var serve = new Command("serve", "Run the service: monthly schedule, web pages and admin API (the default).");
         serve.SetAction((_, ct) => RunServiceAsync(app, ct));
         return serve;
     }
 
-    public static async Task<int> RunServiceAsync(WebApplication app, CancellationToken ct)
+    public static async Task<int> RunServiceAsync(IHost host, CancellationToken ct)
     {
+        // Program builds the web application whenever the arguments ask for the service (Cli.IsServe).
+        var app = host as WebApplication ?? throw new InvalidOperationException("The service runs on the web application, not on a verb's host.");
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PprnetNewsletter");
         await app.StartAsync(ct);
         logger.LogInformation("Database: {Path}", app.Services.GetRequiredService<Db>().Path);

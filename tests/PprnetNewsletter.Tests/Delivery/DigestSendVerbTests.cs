@@ -83,6 +83,23 @@ public class DigestSendVerbTests
     }
 
     [Fact]
+    public async Task A_send_runs_on_a_plain_host_that_never_loads_the_web_stack()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var readers = await SeedAsync(test);
+
+        var send = await LoadedAssemblies.RunAsync(test, Defaults, "digest", "send", "2023-03");
+
+        Assert.True(send.Run.ExitCode == 0, send.Run.Error);
+        Assert.Equal(readers.Count, Directory.GetFiles(test.OutboxPath, "*.eml").Length);
+        Assert.Contains("MimeKit", send.Assemblies); // the probe sees what the send used
+        // The web server, the web host and the admin API's document: what the service alone needs.
+        Assert.DoesNotContain("Microsoft.AspNetCore.Server.Kestrel.Core", send.Assemblies);
+        Assert.DoesNotContain("Microsoft.AspNetCore.Hosting", send.Assemblies);
+        Assert.DoesNotContain("Microsoft.AspNetCore.OpenApi", send.Assemblies);
+    }
+
+    [Fact]
     public async Task On_defaults_digest_send_writes_one_eml_per_eligible_subscriber_and_a_second_run_writes_none()
     {
         await using var test = await TestApp.CreateAsync();
