@@ -7,12 +7,18 @@ namespace PprnetNewsletter.Digests;
 /// A multipart/alternative body (text/plain first, text/html last, both UTF-8 in quoted-printable) whose whole
 /// content, boundaries and part headers included, is one buffer filled in per reader. MimeKit writes a multipart by
 /// walking its parts and passing each one's content through a line-ending filter; this content is already final
-/// (CRLF line ends, lines of at most 76 octets), so where the line ends are CRLF — SMTP, DKIM — the buffer goes out
+/// (CRLF line ends, lines of at most 76 octets), so where the line ends are CRLF (SMTP, DKIM) the buffer goes out
 /// as it is: the bytes MimeKit would write, for a fraction of the work. Anywhere else (a pickup file with the
 /// platform's line ends) MimeKit writes the parts, which read from the same buffer.
 /// </summary>
 public sealed class EncodedAlternative : MultipartAlternative
 {
+    /// <summary>
+    /// Written in blocks of this size, as MimeKit writes content: the streams it goes through (MailKit's
+    /// dot-stuffing, DKIM's canonicalisation) filter into buffers as large as each write.
+    /// </summary>
+    const int WriteBlock = 4096;
+
     readonly byte[] _content;
     readonly TextPart _text;
     readonly TextPart _html;
@@ -111,13 +117,23 @@ public sealed class EncodedAlternative : MultipartAlternative
             base.WriteTo(options, stream, contentOnly, cancellationToken);
             return;
         }
-        cancellationToken.ThrowIfCancellationRequested();
-        // The array overloads: MimeKit's and MailKit's streams take arrays, and the span ones would copy through a rented one.
-        stream.Write(_content, 0, _content.Length);
+        for (var at = 0; at < _content.Length; at += WriteBlock)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            stream.Write(_content, at, Math.Min(WriteBlock, _content.Length - at));
+        }
     }
 
-    public override Task WriteToAsync(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default) =>
-        WritesBufferFor(options, contentOnly)
-            ? stream.WriteAsync(_content, 0, _content.Length, cancellationToken)
-            : base.WriteToAsync(options, stream, contentOnly, cancellationToken);
+    public override async Task WriteToAsync(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default)
+    {
+        if (!WritesBufferFor(options, contentOnly))
+        {
+            await base.WriteToAsync(options, stream, contentOnly, cancellationToken);
+            return;
+        }
+        for (var at = 0; at < _content.Length; at += WriteBlock)
+        {
+            await stream.WriteAsync(_content, at, Math.Min(WriteBlock, _content.Length - at), cancellationToken);
+        }
+    }
 }
