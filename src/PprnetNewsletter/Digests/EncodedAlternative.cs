@@ -19,13 +19,14 @@ public sealed class EncodedAlternative : MultipartAlternative
     /// </summary>
     const int WriteBlock = 4096;
 
+    readonly string _boundary;
     readonly byte[] _content;
     readonly TextPart _text;
     readonly TextPart _html;
 
     EncodedAlternative(string boundary, byte[] content, Range text, Range html)
     {
-        Boundary = boundary;
+        Boundary = _boundary = boundary;
         _content = content;
         _text = Part(MimeKit.Text.TextFormat.Plain, content, text);
         _html = Part(MimeKit.Text.TextFormat.Html, content, html);
@@ -99,8 +100,8 @@ public sealed class EncodedAlternative : MultipartAlternative
 
     /// <summary>
     /// The buffer is exactly what MimeKit would write for the content of this multipart when line ends are CRLF and
-    /// the parts' headers are not hidden (an SMTP client hides Bcc), as long as nobody has swapped the parts, the
-    /// boundary, the preamble or the epilogue.
+    /// the parts' headers are not hidden (an SMTP client hides Bcc). The parts are made here and never changed; if
+    /// anything swaps them or sets a boundary, a preamble or an epilogue, MimeKit writes the multipart instead.
     /// </summary>
     bool WritesBufferFor(FormatOptions options, bool contentOnly) =>
         contentOnly
@@ -108,7 +109,7 @@ public sealed class EncodedAlternative : MultipartAlternative
         && !options.HiddenHeaders.Contains(HeaderId.ContentType)
         && !options.HiddenHeaders.Contains(HeaderId.ContentTransferEncoding)
         && Count == 2 && ReferenceEquals(this[0], _text) && ReferenceEquals(this[1], _html)
-        && Preamble is null && Epilogue is null;
+        && Boundary == _boundary && Preamble is null && Epilogue is null;
 
     public override void WriteTo(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default)
     {

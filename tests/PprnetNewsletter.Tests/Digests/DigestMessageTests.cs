@@ -99,6 +99,13 @@ public partial class DigestMessageTests
                 return stream.ToArray();
             }
         }
+
+        // A boundary set afterwards is the one written: MimeKit writes the parts then.
+        var text = body.TextBody;
+        body.Boundary = "=-another-boundary";
+        var (parsed, raw) = RoundTrip(message);
+        Assert.Contains("--=-another-boundary--", Encoding.ASCII.GetString(raw));
+        Assert.Equal(text, parsed.TextBody);
     }
 
     [Fact]
