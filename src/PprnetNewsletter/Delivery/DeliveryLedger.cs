@@ -428,7 +428,8 @@ public sealed class DeliveryLedger(Db db)
         reader.GetInt64(4) == 1,
         ParseIds(reader.IsDBNull(5) ? null : reader.GetString(5)));
 
-    static long[] ParseIds(string? csv) =>
+    /// <summary>Topic ids from group_concat's "3,1,7" (null or "" for none), sorted.</summary>
+    internal static long[] ParseIds(string? csv) =>
         string.IsNullOrEmpty(csv) ? [] : csv.Split(',').Select(s => long.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).Order().ToArray();
 
     /// <summary>

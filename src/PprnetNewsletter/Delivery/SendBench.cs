@@ -176,7 +176,7 @@ static class SendBench
         }
         foreach (var (key, value) in config)
         {
-            start.Environment[ConfigurationSetup.EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            start.Environment[ConfigurationSetup.EnvironmentVariable(key)] = value;
         }
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
@@ -271,8 +271,7 @@ static class SendBench
             FROM subscribers s ORDER BY s.id LIMIT 2000
             """, cancellationToken: ct));
         return [.. rows
-            .Select(r => new Recipient(r.Id, r.Email, r.Name, r.AllTopics == 1,
-                r.Topics is null ? [] : r.Topics.Split(',').Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToList()))
+            .Select(r => new Recipient(r.Id, r.Email, r.Name, r.AllTopics == 1, DeliveryLedger.ParseIds(r.Topics)))
             .Where(recipient => prepared.Compose(recipient, 0) is not null)];
     }
 

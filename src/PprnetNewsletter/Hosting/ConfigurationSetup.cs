@@ -4,6 +4,9 @@ public static class ConfigurationSetup
 {
     public const string EnvironmentPrefix = "PPRNET_";
 
+    /// <summary>The environment variable that sets configuration key <paramref name="key"/>: "Smtp:Port" is PPRNET_Smtp__Port.</summary>
+    public static string EnvironmentVariable(string key) => EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal);
+
     /// <summary>
     /// config/appsettings.json, then config/appsettings.{Environment}.json, then PPRNET_ environment variables
     /// (PPRNET_Smtp__Port=2525), then <paramref name="overrides"/> (tests). Nothing else: unprefixed

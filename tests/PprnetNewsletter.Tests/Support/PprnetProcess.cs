@@ -33,11 +33,11 @@ public static class PprnetProcess
             RedirectStandardError = true,
             WorkingDirectory = test.Folder,
         };
-        start.Environment["PPRNET_Storage__Database"] = test.DatabasePath;
-        start.Environment["PPRNET_Delivery__PickupDirectory"] = test.OutboxPath;
+        start.Environment[ConfigurationSetup.EnvironmentVariable("Storage:Database")] = test.DatabasePath;
+        start.Environment[ConfigurationSetup.EnvironmentVariable("Delivery:PickupDirectory")] = test.OutboxPath;
         foreach (var (key, value) in config)
         {
-            start.Environment[ConfigurationSetup.EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            start.Environment[ConfigurationSetup.EnvironmentVariable(key)] = value;
         }
         foreach (var (name, value) in environment)
         {
