@@ -94,7 +94,8 @@ public sealed class EditionSender
         long wouldSend = 0, skipped = 0;
         await foreach (var recipient in _deps.Ledger.StreamEligibleAsync(edition.Id, ct))
         {
-            if (messages.Compose(recipient, 0) is null)
+            using var message = messages.Compose(recipient, 0);
+            if (message is null)
             {
                 skipped++;
             }

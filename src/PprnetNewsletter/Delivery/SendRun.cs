@@ -265,6 +265,8 @@ sealed class SendRun
             return (Outcome(row, DeliveryState.Skipped, error: DeliveryLedger.NoMatchingTopics), null);
         }
 
+        // Disposed once its fate is known (retries included): its body's buffer goes back to the pool for the next one.
+        using var settled = message;
         try
         {
             var receipt = await _deps.Resilience.SendAsync(_deps.Transport, message, _inFlight.Token);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using MimeKit;
 
@@ -10,6 +11,9 @@ namespace PprnetNewsletter.Digests;
 /// (CRLF line ends, lines of at most 76 octets), so where the line ends are CRLF (SMTP, DKIM) the buffer goes out
 /// as it is: the bytes MimeKit would write, for a fraction of the work. Anywhere else (a pickup file with the
 /// platform's line ends) MimeKit writes the parts, which read from the same buffer.
+/// The buffer is rented from the shared array pool and goes back when the message is disposed: a digest's body is
+/// about half of what composing it allocates, and a send disposes each message once it is settled. A message that
+/// is never disposed simply leaves its buffer to the garbage collector.
 /// </summary>
 public sealed class EncodedAlternative : MultipartAlternative
 {
@@ -20,14 +24,16 @@ public sealed class EncodedAlternative : MultipartAlternative
     const int WriteBlock = 4096;
 
     readonly string _boundary;
-    readonly byte[] _content;
+    readonly int _length;
     readonly TextPart _text;
     readonly TextPart _html;
+    byte[]? _content; // null once disposed: the pool may have handed it to another message
 
-    EncodedAlternative(string boundary, byte[] content, Range text, Range html)
+    EncodedAlternative(string boundary, byte[] content, int length, Range text, Range html)
     {
         Boundary = _boundary = boundary;
         _content = content;
+        _length = length;
         _text = Part(MimeKit.Text.TextFormat.Plain, content, text);
         _html = Part(MimeKit.Text.TextFormat.Html, content, html);
         Add(_text);
@@ -64,8 +70,8 @@ public sealed class EncodedAlternative : MultipartAlternative
     /// <summary>Lays out one reader's body: the framing around their encoded text and HTML, in one buffer.</summary>
     internal static EncodedAlternative Create(Framing framing, EncodedBody.Filled text, EncodedBody.Filled html)
     {
-        var content = GC.AllocateUninitializedArray<byte>(
-            framing.Head.Length + text.Length + framing.Middle.Length + html.Length + framing.Tail.Length);
+        var length = framing.Head.Length + text.Length + framing.Middle.Length + html.Length + framing.Tail.Length;
+        var content = ArrayPool<byte>.Shared.Rent(length);
         var at = Copy(framing.Head, 0);
         var textStart = at;
         at += text.CopyTo(content.AsSpan(at));
@@ -75,7 +81,7 @@ public sealed class EncodedAlternative : MultipartAlternative
         at += html.CopyTo(content.AsSpan(at));
         var htmlRange = htmlStart..at;
         Copy(framing.Tail, at);
-        return new EncodedAlternative(framing.Boundary, content, textRange, htmlRange);
+        return new EncodedAlternative(framing.Boundary, content, length, textRange, htmlRange);
 
         int Copy(byte[] from, int to)
         {
@@ -88,7 +94,7 @@ public sealed class EncodedAlternative : MultipartAlternative
     {
         // Content already in the part's transfer encoding is copied as it is when MimeKit writes the part, and
         // DKIM's Prepare leaves a quoted-printable part alone: the body is never encoded again.
-        var (offset, length) = range.GetOffsetAndLength(content.Length);
+        var (offset, length) = range.GetOffsetAndLength(content.Length); // the range lies inside the rented array
         var part = new TextPart(format)
         {
             ContentTransferEncoding = ContentEncoding.QuotedPrintable,
@@ -118,10 +124,11 @@ public sealed class EncodedAlternative : MultipartAlternative
             base.WriteTo(options, stream, contentOnly, cancellationToken);
             return;
         }
-        for (var at = 0; at < _content.Length; at += WriteBlock)
+        var content = Content;
+        for (var at = 0; at < _length; at += WriteBlock)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            stream.Write(_content, at, Math.Min(WriteBlock, _content.Length - at));
+            stream.Write(content, at, Math.Min(WriteBlock, _length - at));
         }
     }
 
@@ -132,9 +139,22 @@ public sealed class EncodedAlternative : MultipartAlternative
             await base.WriteToAsync(options, stream, contentOnly, cancellationToken);
             return;
         }
-        for (var at = 0; at < _content.Length; at += WriteBlock)
+        var content = Content;
+        for (var at = 0; at < _length; at += WriteBlock)
         {
-            await stream.WriteAsync(_content, at, Math.Min(WriteBlock, _content.Length - at), cancellationToken);
+            await stream.WriteAsync(content, at, Math.Min(WriteBlock, _length - at), cancellationToken);
+        }
+    }
+
+    byte[] Content => _content ?? throw new ObjectDisposedException(nameof(EncodedAlternative), "The message was disposed; its body went back to the pool.");
+
+    protected override void Dispose(bool disposing)
+    {
+        // The parts first: their streams read from the buffer and must be closed before anyone else can rent it.
+        base.Dispose(disposing);
+        if (disposing && Interlocked.Exchange(ref _content, null) is { } content)
+        {
+            ArrayPool<byte>.Shared.Return(content);
         }
     }
 }
