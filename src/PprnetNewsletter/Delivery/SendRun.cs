@@ -332,6 +332,7 @@ sealed class SendRun
         var group = new List<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)>(_commitGroup);
         try
         {
+            await using var ledger = await _deps.Ledger.OpenOutcomeWriterAsync(CancellationToken.None);
             while (await outcomes.WaitToReadAsync())
             {
                 // Only attempted sends count against the group: a skipped row repeated after a crash sends nothing, so
@@ -345,7 +346,7 @@ sealed class SendRun
                         attempts++;
                     }
                 }
-                await _deps.Ledger.RecordAsync(group.Select(g => g.Outcome).ToList(), CancellationToken.None);
+                await ledger.RecordAsync(group.Select(g => g.Outcome).ToList(), CancellationToken.None);
                 foreach (var (row, outcome, failure) in group)
                 {
                     Count(outcome.State);
