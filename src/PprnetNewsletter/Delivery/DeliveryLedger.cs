@@ -91,8 +91,9 @@ public sealed class DeliveryLedger(Db db)
 
     const string AnySuppression = "SELECT EXISTS (SELECT 1 FROM suppressions)";
 
-    // Expired leases and due deferred rows first (few, found by partial indexes), then pending rows in order: three
-    // statements in one transaction, each able to use its own index.
+    // Expired leases and due deferred rows first (few: the rows in 'sending' through ix_deliveries_state, the deferred
+    // ones through their partial index), then pending rows in order: three statements in one transaction, each able to
+    // use its own index.
     static readonly string[] Claims = [.. new[]
     {
         "state = 'sending' AND lease_until < @now AND edition_id = @editionId",
