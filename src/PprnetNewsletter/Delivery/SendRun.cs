@@ -37,7 +37,9 @@ public sealed record SendResult(
 /// One pass of the engine over an edition's ledger: a claimer leases batches of rows, workers (one per SMTP
 /// connection) compose and send, and a single writer commits each outcome right after the server's reply, in
 /// small groups. A crash at any moment loses nothing: unclaimed rows stay pending, claimed ones come back when
-/// their lease runs out, and at most the messages in flight plus one commit group are sent twice.
+/// their lease runs out, and only rows whose outcome was not committed yet are sent twice. Those are at most three
+/// per connection whatever the writer's pace: a worker takes a slot before it works on a row, and the slot comes
+/// back once the row's outcome is committed.
 /// </summary>
 sealed class SendRun
 {
@@ -45,9 +47,6 @@ sealed class SendRun
     static readonly TimeSpan InFlightGrace = TimeSpan.FromSeconds(1.5);
 
     static readonly TimeSpan LongestDeferral = TimeSpan.FromHours(6);
-
-    /// <summary>The most outcomes, sends and skips together, committed in one transaction.</summary>
-    const int MaxCommitGroup = 256;
 
     static readonly ConsentContext Bounce = new(ConsentSource.Bounce);
 
@@ -61,7 +60,7 @@ sealed class SendRun
     readonly long _startTimestamp;
     readonly int _workers;
     readonly int _batchSize;
-    readonly int _commitGroup;
+    readonly SemaphoreSlim _unsettled;
     readonly List<long> _released = [];
     readonly long _skippedAtEnqueue;
     long _remaining, _sent, _failed, _deferred, _skipped;
@@ -85,9 +84,11 @@ sealed class SendRun
         var rate = deps.Smtp.MessagesPerSecond;
         // Claimed rows wait in the queue under their lease: under a rate limit, claim no more than a few seconds' worth.
         _batchSize = rate > 0 ? Math.Clamp(rate * 5, _workers, 256) : 256;
-        // The writer commits whatever outcomes are waiting, up to this many at once: groups stay small when commits
-        // keep up, and a crash can repeat at most these plus the messages in flight.
-        _commitGroup = 2 * _workers;
+        // Rows in work or not yet committed, three per connection: one on the wire, one in the commit under way and one
+        // waiting for the next. Commits that keep up never hold a connection back; a writer that falls behind (a slow
+        // disk, another process holding the database) holds the sending back instead of piling up sends that a
+        // crash would repeat.
+        _unsettled = new SemaphoreSlim(3 * _workers, 3 * _workers);
     }
 
     public async Task<SendResult> ExecuteAsync()
@@ -100,6 +101,7 @@ sealed class SendRun
         finally
         {
             await afterStop.DisposeAsync();
+            _unsettled.Dispose();
             _halt.Dispose();
             _inFlight.Dispose();
         }
@@ -218,26 +220,40 @@ sealed class SendRun
             }
             try
             {
+                await _unsettled.WaitAsync(_halt.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                ReturnToQueue(row);
+                return;
+            }
+            try
+            {
                 var (outcome, failure) = await DeliverAsync(row);
                 if (outcome is null)
                 {
-                    lock (_released)
-                    {
-                        _released.Add(row.DeliveryId);
-                    }
+                    _unsettled.Release();
+                    ReturnToQueue(row);
                     continue;
                 }
                 await outcomes.WriteAsync((row, outcome, failure));
             }
             catch (Exception e)
             {
-                lock (_released)
-                {
-                    _released.Add(row.DeliveryId);
-                }
+                _unsettled.Release();
+                ReturnToQueue(row);
                 Halt(e);
                 return;
             }
+        }
+    }
+
+    /// <summary>A claimed row never attempted goes back to the queue at the end of the run.</summary>
+    void ReturnToQueue(ClaimedDelivery row)
+    {
+        lock (_released)
+        {
+            _released.Add(row.DeliveryId);
         }
     }
 
@@ -329,24 +345,20 @@ sealed class SendRun
 
     async Task WriteAsync(ChannelReader<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)> outcomes)
     {
-        var group = new List<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)>(_commitGroup);
+        var group = new List<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)>();
         try
         {
             await using var ledger = await _deps.Ledger.OpenOutcomeWriterAsync(CancellationToken.None);
             while (await outcomes.WaitToReadAsync())
             {
-                // Only attempted sends count against the group: a skipped row repeated after a crash sends nothing, so
-                // skips ride along in large groups and cost few commits.
-                var attempts = 0;
-                while (attempts < _commitGroup && group.Count < MaxCommitGroup && outcomes.TryRead(out var item))
+                // Whatever is waiting, in one transaction: groups stay small while commits keep up, and never exceed
+                // the slots of the rows in work.
+                while (outcomes.TryRead(out var item))
                 {
                     group.Add(item);
-                    if (item.Outcome.State != DeliveryState.Skipped)
-                    {
-                        attempts++;
-                    }
                 }
                 await ledger.RecordAsync(group.Select(g => g.Outcome).ToList(), CancellationToken.None);
+                _unsettled.Release(group.Count);
                 foreach (var (row, outcome, failure) in group)
                 {
                     Count(outcome.State);

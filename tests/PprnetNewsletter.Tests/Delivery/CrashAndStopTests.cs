@@ -1,6 +1,8 @@
+using Dapper;
 using Microsoft.Extensions.Time.Testing;
 using MimeKit;
 using PprnetNewsletter.Delivery;
+using PprnetNewsletter.Storage;
 using PprnetNewsletter.Tests.Support;
 using static PprnetNewsletter.Tests.Delivery.DeliveryTestData;
 
@@ -59,6 +61,34 @@ public class CrashAndStopTests
         Assert.InRange(duplicates, 1, connections);
         Assert.Equal(new Dictionary<string, long> { ["sent"] = 50 }, await StatesAsync(test));
         Assert.True(resumed.EditionSent);
+    }
+
+    [Fact]
+    public async Task While_the_ledger_cannot_commit_at_most_three_messages_per_connection_go_out_and_the_send_completes_once_it_can()
+    {
+        const int connections = 2;
+        await using var smtp = await SmtpTestServer.StartAsync();
+        await using var test = await TestApp.CreateAsync(Fast(smtp.ClientConfig(connections)));
+        await SeedEditionAsync(test);
+        var emails = await SeedSubscribersAsync(test, 60);
+
+        var send = test.Sender().SendAsync(Month);
+        await WaitUntilAsync(() => smtp.Received.Count >= 5);
+        // Another process takes the database's write lock: from now on no outcome can be committed.
+        await using var other = await test.Get<Db>().OpenAsync();
+        await other.ExecuteAsync("BEGIN IMMEDIATE");
+        var committed = await other.ExecuteScalarAsync<long>("SELECT count(*) FROM deliveries WHERE state = 'sent'");
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // without the bound, the whole list goes out in this time
+        var receivedWhileLocked = smtp.Received.Count;
+        await other.ExecuteAsync("COMMIT");
+        var result = await send;
+
+        // A crash now would repeat only the sends not committed: per connection, one on the wire, one in the commit
+        // under way and one waiting for the next.
+        Assert.InRange(receivedWhileLocked - committed, 0, 3 * connections);
+        Assert.Equal(60, result.Sent);
+        Assert.All(emails, e => Assert.Equal(1, smtp.CountByRecipient()[e]));
+        Assert.Equal(new Dictionary<string, long> { ["sent"] = 60 }, await StatesAsync(test));
     }
 
     [Fact]
