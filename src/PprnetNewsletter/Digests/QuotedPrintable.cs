@@ -59,12 +59,16 @@ static class QuotedPrintable
     /// </summary>
     static int MaxEncodedLength(int octets) => (3 * octets) + (SoftBreak.Length * ((3 * octets / 64) + 1));
 
+    /// <summary>Octets that may stand for themselves: printable ASCII but '=', and space and tab (unless a line break follows).</summary>
+    static readonly SearchValues<byte> Plain = SearchValues.Create([(byte)'\t', (byte)' ', .. Enumerable.Range(33, 94).Where(b => b != '=').Select(b => (byte)b)]);
+
     /// <summary>Encodes <paramref name="text"/> (UTF-8) into <paramref name="output"/>; returns the characters written.</summary>
     static int Encode(ReadOnlySpan<byte> text, Span<byte> output)
     {
         var written = 0;
         var column = 0;
-        for (var i = 0; i < text.Length; i++)
+        var i = 0;
+        while (i < text.Length)
         {
             var lineBreak = LineBreakAt(text, i);
             if (lineBreak > 0)
@@ -72,32 +76,55 @@ static class QuotedPrintable
                 output[written++] = (byte)'\r';
                 output[written++] = (byte)'\n';
                 column = 0;
-                i += lineBreak - 1;
+                i += lineBreak;
                 continue;
             }
-            var octet = text[i];
+
+            // Most of a text is plain: runs of it are found by a vectorised search and copied as they are, a line at a time.
+            var run = text[i..].IndexOfAnyExcept(Plain);
+            if (run < 0)
+            {
+                run = text.Length - i;
+            }
             // A space or tab just before a line break must be encoded, or a relay may strip it (RFC 2045 rule 3);
             // before a soft line break it may stay as it is.
-            var literal = octet is >= 33 and <= 126 and not (byte)'=' || (octet is (byte)' ' or (byte)'\t' && LineBreakAt(text, i + 1) == 0);
-            // The octets of one character stay on one line, so a client that decodes line by line still sees whole characters.
-            var width = literal ? 1 : 3 * CharacterOctets(text, i);
+            if (run > 0 && text[i + run - 1] is (byte)' ' or (byte)'\t' && LineBreakAt(text, i + run) > 0)
+            {
+                run--;
+            }
+            while (run > 0)
+            {
+                if (column == MaxLineLength - 1)
+                {
+                    written += Write(SoftBreak, output[written..]);
+                    column = 0;
+                }
+                var take = Math.Min(run, MaxLineLength - 1 - column);
+                text.Slice(i, take).CopyTo(output[written..]);
+                written += take;
+                column += take;
+                i += take;
+                run -= take;
+            }
+            if (i == text.Length || LineBreakAt(text, i) > 0)
+            {
+                continue;
+            }
+
+            // One octet to encode: not plain, or a space or tab before a line break. The octets of one character stay on one line, so a client that decodes line by
+            // line still sees whole characters.
+            var octet = text[i];
+            var width = 3 * CharacterOctets(text, i);
             if (column + width > MaxLineLength - 1)
             {
                 written += Write(SoftBreak, output[written..]);
                 column = 0;
             }
-            if (literal)
-            {
-                output[written++] = octet;
-                column++;
-            }
-            else
-            {
-                output[written++] = (byte)'=';
-                output[written++] = Hex[octet >> 4];
-                output[written++] = Hex[octet & 0xF];
-                column += 3;
-            }
+            output[written++] = (byte)'=';
+            output[written++] = Hex[octet >> 4];
+            output[written++] = Hex[octet & 0xF];
+            column += 3;
+            i++;
         }
         if (column > 0)
         {
