@@ -111,8 +111,8 @@ static class QuotedPrintable
                 continue;
             }
 
-            // One octet to encode: not plain, or a space or tab before a line break. The octets of one character stay on one line, so a client that decodes line by
-            // line still sees whole characters.
+            // One octet to encode: not plain, or a space or tab before a line break. The octets of one character stay
+            // on one line, so a client that decodes line by line still sees whole characters.
             var octet = text[i];
             var width = 3 * CharacterOctets(text, i);
             if (column + width > MaxLineLength - 1)
