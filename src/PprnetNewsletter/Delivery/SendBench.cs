@@ -138,6 +138,12 @@ static class SendBench
             // CPU time per message says where a send's cost is, independent of how busy the machine was.
             report.Add(string.Create(c, $"CPU per message sent: `digest send` {send.Cpu.TotalMicroseconds / Math.Max(1, sent):N0} µs (start-up included), " +
                 $"bare MailKit {bareCpu.TotalMicroseconds / BareMessages:N0} µs."));
+            if (send.WrittenBytes is { } written)
+            {
+                // Unlike time, this hardly varies between runs: the ledger's cost on disk (write-ahead log and checkpoints).
+                report.Add(string.Create(c, $"Written to disk by the `digest send` process: {written / 1e6:N0} MB, " +
+                    $"{written / 1024.0 / Math.Max(1, sent):N1} KB per message sent."));
+            }
             report.Add(string.Create(c, $"Ratios: end to end = {endToEnd / bare:P0} of bare MailKit, {endToEnd / raw:P0} of smtp-source, {endToEnd / unledgered:P0} of the engine without the ledger."));
             return report;
         }
@@ -155,8 +161,11 @@ static class SendBench
         }
     }
 
-    /// <summary>What a child process used: wall time, CPU (user + system) and its peak resident memory.</summary>
-    sealed record ProcessUse(TimeSpan Wall, TimeSpan Cpu, long PeakRssMb);
+    /// <summary>
+    /// What a child process used: wall time, CPU (user + system), its peak resident memory and the bytes it wrote to
+    /// storage (null where the kernel does not say: /proc/PID/io is Linux's).
+    /// </summary>
+    sealed record ProcessUse(TimeSpan Wall, TimeSpan Cpu, long PeakRssMb, long? WrittenBytes);
 
     /// <summary>
     /// Runs <c>digest send MONTH</c> as its own process with <paramref name="config"/> as PPRNET_ variables, sampling
@@ -184,15 +193,17 @@ static class SendBench
         var error = process.StandardError.ReadToEndAsync(ct);
         var exited = process.WaitForExitAsync(ct);
         long peak = 0;
+        long? written = null;
         var cpu = TimeSpan.Zero;
         while (!exited.IsCompleted)
         {
-            // Both only grow (on Linux the peak is the kernel's VmHWM); the last sample misses at most the final 50 ms.
+            // All only grow (on Linux the peak is the kernel's VmHWM); the last sample misses at most the final 50 ms.
             try
             {
                 process.Refresh();
                 peak = Math.Max(peak, process.PeakWorkingSet64 / (1024 * 1024));
                 cpu = process.TotalProcessorTime;
+                written = WrittenBytes(process.Id) ?? written;
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
             {
@@ -205,7 +216,21 @@ static class SendBench
         {
             throw new InvalidOperationException($"digest send {month} exited with {process.ExitCode}: {await error}{await output}");
         }
-        return new ProcessUse(watch.Elapsed, cpu, peak);
+        return new ProcessUse(watch.Elapsed, cpu, peak, written);
+    }
+
+    /// <summary>The "write_bytes" line of /proc/PID/io: what the process has caused to be written to storage so far.</summary>
+    static long? WrittenBytes(int pid)
+    {
+        var io = $"/proc/{pid}/io";
+        if (!File.Exists(io))
+        {
+            return null;
+        }
+        var line = File.ReadLines(io).FirstOrDefault(l => l.StartsWith("write_bytes:", StringComparison.Ordinal));
+        return line is not null && long.TryParse(line.AsSpan("write_bytes:".Length), NumberStyles.Integer, CultureInfo.InvariantCulture, out var bytes)
+            ? bytes
+            : null;
     }
 
     /// <summary>
