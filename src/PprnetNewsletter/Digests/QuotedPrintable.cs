@@ -7,7 +7,8 @@ namespace PprnetNewsletter.Digests;
 /// Quoted-printable (RFC 2045 §6.7) in self-contained segments, so a body can be assembled from pieces encoded at
 /// different times: a segment starts at the beginning of a line and ends at the beginning of one, after a hard line
 /// break where its text has one and after a soft line break (<c>=</c> CRLF) where it does not. Any concatenation of
-/// segments is therefore valid quoted-printable that decodes to the concatenation of their texts.
+/// segments is therefore valid quoted-printable that decodes to the concatenation of their texts. No encoded line
+/// starts with a dot.
 /// </summary>
 static class QuotedPrintable
 {
@@ -99,6 +100,10 @@ static class QuotedPrintable
                     written += Write(SoftBreak, output[written..]);
                     column = 0;
                 }
+                if (column == 0 && text[i] == '.')
+                {
+                    break;
+                }
                 var take = Math.Min(run, MaxLineLength - 1 - column);
                 text.Slice(i, take).CopyTo(output[written..]);
                 written += take;
@@ -111,7 +116,9 @@ static class QuotedPrintable
                 continue;
             }
 
-            // One octet to encode: not plain, or a space or tab before a line break. The octets of one character stay
+            // One octet to encode: not plain, a space or tab before a line break, or a dot that would start a line. SMTP
+            // clients double such a dot (RFC 5321 §4.5.2), and MailKit copies every 4 KB block that holds one to do it;
+            // as =2E it costs them a scan and nothing more, and a line of a lone dot cannot end a message early. The octets of one character stay
             // on one line, so a client that decodes line by line still sees whole characters.
             var octet = text[i];
             var width = 3 * CharacterOctets(text, i);

@@ -101,6 +101,8 @@ public class EncodedBodyTests
     [InlineData("é1234567890123456789012345678901234567890123456789012345678901234567890123=4é5678901234567890")]
     [InlineData("                                                                                                    \n")]
     [InlineData("中文 🧠 ünïcödé ")]
+    [InlineData(".a dot first\n.\n..two dots\r\n. and a space")]
+    [InlineData("123456789012345678901234567890123456789012345678901234567890123456789012345.a dot after the soft line break")]
     [InlineData("")]
     public void A_segment_decodes_to_its_text_and_ends_at_the_start_of_a_line(string text)
     {
@@ -185,7 +187,10 @@ public class EncodedBodyTests
         });
     }
 
-    /// <summary>ASCII, at most 76 characters a line, no bare CR or LF, no unencoded space or tab before a line break.</summary>
+    /// <summary>
+    /// ASCII, at most 76 characters a line, no bare CR or LF, no unencoded space or tab before a line break, and no line
+    /// that starts with a dot (SMTP would have to double it).
+    /// </summary>
     static void AssertQuotedPrintableLines(byte[] encoded)
     {
         Assert.All(encoded, b => Assert.True(b is (>= 33 and <= 126) or (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n', $"octet {b}"));
@@ -197,6 +202,7 @@ public class EncodedBodyTests
             Assert.DoesNotContain('\r', line);
             Assert.True(line.Length <= 76, $"{line.Length} characters: {line}"); // RFC 2045 §6.7 rule 5
             Assert.False(line.EndsWith(' ') || line.EndsWith('\t'), $"unencoded whitespace at the end of: {line}");
+            Assert.False(line.StartsWith('.'), $"a dot starts: {line}");
         });
     }
 }
