@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using PprnetNewsletter.Delivery;
 
@@ -10,13 +13,9 @@ public sealed class WriteCoalescingStreamTests
     [Fact]
     public async Task Writes_wait_for_the_flush_and_a_reply_read_ahead_does_not_stop_the_next_write()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        using var client = new TcpClient { NoDelay = true };
-        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
-        using var server = await listener.AcceptTcpClientAsync();
-        var fromServer = server.GetStream();
-        await using var stream = new WriteCoalescingStream(client.GetStream(), 16 * 1024);
+        using var tcp = await LoopbackConnection.OpenAsync();
+        var fromServer = tcp.Server.GetStream();
+        await using var stream = new WriteCoalescingStream(tcp.Client.GetStream(), 16 * 1024);
 
         // Two pipelined replies arrive together; the client reads only part of them before it writes again.
         await fromServer.WriteAsync("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"u8.ToArray());
@@ -31,7 +30,7 @@ public sealed class WriteCoalescingStreamTests
             await stream.WriteAsync(block);
         }
         await Task.Delay(100);
-        Assert.Equal(0, server.Available); // held: 12 KB of 16
+        Assert.Equal(0, tcp.Server.Available); // held: 12 KB of 16
 
         foreach (var block in blocks.Skip(3))
         {
@@ -51,12 +50,8 @@ public sealed class WriteCoalescingStreamTests
     [Fact]
     public async Task A_write_larger_than_the_buffer_goes_out_in_order_after_what_was_held()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        using var client = new TcpClient { NoDelay = true };
-        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
-        using var server = await listener.AcceptTcpClientAsync();
-        await using var stream = new WriteCoalescingStream(client.GetStream(), 1024);
+        using var tcp = await LoopbackConnection.OpenAsync();
+        await using var stream = new WriteCoalescingStream(tcp.Client.GetStream(), 1024);
 
         var small = "DATA\r\n"u8.ToArray();
         var large = Enumerable.Range(0, 5000).Select(i => (byte)('a' + (i % 26))).ToArray();
@@ -66,7 +61,62 @@ public sealed class WriteCoalescingStreamTests
         await stream.FlushAsync();
 
         var received = new byte[small.Length + large.Length + small.Length];
-        await server.GetStream().ReadExactlyAsync(received).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await tcp.Server.GetStream().ReadExactlyAsync(received).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal([.. small, .. large, .. small], received);
+    }
+
+    [Fact]
+    public async Task Tls_over_it_completes_its_handshake_and_carries_a_flushed_message()
+    {
+        // STARTTLS and SslOnConnect put an SslStream over this one: the handshake must not sit in the buffer.
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        using var tcp = await LoopbackConnection.OpenAsync();
+        await using var serverTls = new SslStream(tcp.Server.GetStream());
+        await using var clientTls = new SslStream(new WriteCoalescingStream(tcp.Client.GetStream(), 64 * 1024), leaveInnerStreamOpen: false,
+            (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString());
+
+        var timeout = TimeSpan.FromSeconds(10);
+        await Task.WhenAll(
+            clientTls.AuthenticateAsClientAsync("localhost").WaitAsync(timeout),
+            serverTls.AuthenticateAsServerAsync(certificate).WaitAsync(timeout));
+
+        var message = Enumerable.Range(0, 40_000).Select(i => (byte)('A' + (i % 26))).ToArray();
+        await clientTls.WriteAsync(message);
+        await clientTls.FlushAsync();
+        var received = new byte[message.Length];
+        await serverTls.ReadExactlyAsync(received).AsTask().WaitAsync(timeout);
+        Assert.Equal(message, received);
+
+        await serverTls.WriteAsync("250 2.0.0 Ok\r\n"u8.ToArray());
+        var reply = new byte[14];
+        await clientTls.ReadExactlyAsync(reply).AsTask().WaitAsync(timeout);
+        Assert.Equal("250 2.0.0 Ok\r\n", Encoding.ASCII.GetString(reply));
+    }
+}
+
+/// <summary>Both ends of a TCP connection on the loopback, Nagle off.</summary>
+sealed class LoopbackConnection : IDisposable
+{
+    LoopbackConnection(TcpClient client, TcpClient server) => (Client, Server) = (client, server);
+
+    public TcpClient Client { get; }
+
+    public TcpClient Server { get; }
+
+    public static async Task<LoopbackConnection> OpenAsync()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
+        return new LoopbackConnection(client, await listener.AcceptTcpClientAsync());
+    }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        Server.Dispose();
     }
 }
