@@ -116,10 +116,11 @@ static class QuotedPrintable
                 continue;
             }
 
-            // One octet to encode: not plain, a space or tab before a line break, or a dot that would start a line. SMTP
-            // clients double such a dot (RFC 5321 §4.5.2), and MailKit copies every 4 KB block that holds one to do it;
-            // as =2E it costs them a scan and nothing more, and a line of a lone dot cannot end a message early. The octets of one character stay
-            // on one line, so a client that decodes line by line still sees whole characters.
+            // One octet to encode: not plain, a space or tab before a line break, or a dot that would start a line.
+            // SMTP clients double such a dot (RFC 5321 §4.5.2), and MailKit copies every 4 KB block that holds one to
+            // do it; as =2E it costs them a scan and nothing more, and a line of a lone dot cannot end a message early.
+            // The octets of one character stay on one line, so a client that decodes line by line still sees whole
+            // characters.
             var octet = text[i];
             var width = 3 * CharacterOctets(text, i);
             if (column + width > MaxLineLength - 1)

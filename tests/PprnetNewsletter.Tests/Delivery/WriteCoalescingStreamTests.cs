@@ -96,7 +96,7 @@ public sealed class WriteCoalescingStreamTests
     }
 }
 
-/// <summary>Both ends of a TCP connection on the loopback, Nagle off.</summary>
+/// <summary>Both ends of a TCP connection on the loopback, Nagle off at the client's end.</summary>
 sealed class LoopbackConnection : IDisposable
 {
     LoopbackConnection(TcpClient client, TcpClient server) => (Client, Server) = (client, server);
