@@ -70,5 +70,10 @@ public sealed class PersonalisedEmail
     public string Subject => Headers.Subject;
 
     /// <summary>The reader's body: text and HTML, UTF-8 already in quoted-printable, in a buffer of its own (a message owns its content).</summary>
-    public EncodedAlternative Fill(ReaderValues values) => EncodedAlternative.Create(_framing, _text.Fill(values), _html.Fill(values));
+    public EncodedAlternative Fill(ReaderValues values)
+    {
+        using var text = _text.Fill(values);
+        using var html = _html.Fill(values);
+        return EncodedAlternative.Create(_framing, text, html);
+    }
 }

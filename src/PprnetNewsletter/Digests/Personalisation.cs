@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -116,24 +117,50 @@ public sealed class ReaderValues
     }
 }
 
-/// <summary>A rendered line whose placeholders are replaced per reader, as text (a plain-text line is wrapped next).</summary>
+/// <summary>A rendered line of plain text whose placeholders are replaced per reader, then wrapped.</summary>
 sealed class FillIn
 {
     readonly string[] _literals;
     readonly Slot[] _slots;
+    readonly int _literalsLength;
 
-    public FillIn(string rendered) => (_literals, _slots) = Placeholders.Split(rendered);
+    public FillIn(string rendered)
+    {
+        (_literals, _slots) = Placeholders.Split(rendered);
+        _literalsLength = _literals.Sum(l => l.Length);
+    }
 
     public bool HasSlots => _slots.Length > 0;
 
-    public string Fill(ReaderValues values)
+    /// <summary>Appends the line with <paramref name="values"/> in, wrapped (a name or a topic list changes its length).</summary>
+    public void AppendWrapped(StringBuilder output, ReaderValues values)
     {
-        var text = new StringBuilder(_literals[0]);
-        for (var i = 0; i < _slots.Length; i++)
+        var length = _literalsLength;
+        foreach (var slot in _slots)
         {
-            text.Append(values[_slots[i]]).Append(_literals[i + 1]);
+            length += values[slot].Length;
         }
-        return text.ToString();
+        var line = ArrayPool<char>.Shared.Rent(length);
+        try
+        {
+            var at = Append(_literals[0], 0);
+            for (var i = 0; i < _slots.Length; i++)
+            {
+                at = Append(values[_slots[i]], at);
+                at = Append(_literals[i + 1], at);
+            }
+            TextWrap.AppendWrapped(output, line.AsSpan(0, at));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(line);
+        }
+
+        int Append(string text, int at)
+        {
+            text.CopyTo(line.AsSpan(at));
+            return at + text.Length;
+        }
     }
 }
 
@@ -141,17 +168,22 @@ sealed class FillIn
 /// An email body ready to become a MIME part's content: quoted-printable segments (see <see cref="QuotedPrintable"/>),
 /// the fixed ones encoded once per variant and the reader's own encoded per email, so a message costs a few small
 /// encodings and one copy (into the message's <see cref="EncodedAlternative"/>) instead of encoding the whole body
-/// again for every reader.
+/// again for every reader. The reader's parts go through buffers reused from one email to the next: a digest's
+/// topic list alone appears several times, and building each part as strings was a third of what a send allocated.
 /// </summary>
 sealed class EncodedBody
 {
-    readonly byte[][] _fixed; // _fixed[i] comes before _personal[i]; the last one ends the body
-    readonly Func<ReaderValues, string>[] _personal;
+    /// <summary>Where the reader's parts are written before they are encoded; one per thread, since composing never awaits.</summary>
+    [ThreadStatic]
+    static StringBuilder? t_personal;
+
+    readonly byte[][] _fixed; // _fixed[i] comes before personal part i; the last one ends the body
+    readonly Action<ReaderValues, StringBuilder>[] _personal;
     readonly int _fixedLength;
 
     /// <param name="fixedTexts">The fixed texts, one more than <paramref name="personal"/>: they surround the reader's parts.</param>
-    /// <param name="personal">The reader's parts, in order, each a text to encode for every email.</param>
-    public EncodedBody(IEnumerable<string> fixedTexts, IEnumerable<Func<ReaderValues, string>> personal)
+    /// <param name="personal">The reader's parts, in order, each appending its text for every email.</param>
+    public EncodedBody(IEnumerable<string> fixedTexts, IEnumerable<Action<ReaderValues, StringBuilder>> personal)
     {
         _fixed = [.. fixedTexts.Select(QuotedPrintable.Encode)];
         _personal = [.. personal];
@@ -162,39 +194,99 @@ sealed class EncodedBody
         _fixedLength = _fixed.Sum(f => f.Length);
     }
 
-    /// <summary>The reader's parts encoded, ready to be copied between the fixed ones.</summary>
+    /// <summary>The reader's parts encoded, ready to be copied between the fixed ones; dispose it once copied.</summary>
     public Filled Fill(ReaderValues values)
     {
-        var personal = new byte[_personal.Length][];
-        var length = _fixedLength;
-        for (var i = 0; i < personal.Length; i++)
+        // Taken, not shared, while in use: nothing composes on this thread meanwhile, but nothing has to rely on it.
+        var text = t_personal ?? new StringBuilder(1024);
+        t_personal = null;
+        var chars = Array.Empty<char>();
+        try
         {
-            personal[i] = QuotedPrintable.Encode(_personal[i](values));
-            length += personal[i].Length;
+            var ends = new int[_personal.Length];
+            for (var i = 0; i < _personal.Length; i++)
+            {
+                _personal[i](values, text);
+                ends[i] = text.Length;
+            }
+            chars = ArrayPool<char>.Shared.Rent(text.Length);
+            text.CopyTo(0, chars, text.Length);
+
+            // Each part a segment of its own, encoded straight into one pooled buffer.
+            var start = 0;
+            var most = 0;
+            foreach (var end in ends)
+            {
+                most += QuotedPrintable.MaxEncodedLength(end - start);
+                start = end;
+            }
+            var encoded = ArrayPool<byte>.Shared.Rent(most);
+            start = 0;
+            var at = 0;
+            for (var i = 0; i < ends.Length; i++)
+            {
+                at += QuotedPrintable.Encode(chars.AsSpan(start, ends[i] - start), encoded.AsSpan(at));
+                (start, ends[i]) = (ends[i], at);
+            }
+            return new Filled(this, encoded, ends, _fixedLength + at);
         }
-        return new Filled(this, personal, length);
+        finally
+        {
+            if (chars.Length > 0)
+            {
+                ArrayPool<char>.Shared.Return(chars);
+            }
+            text.Clear();
+            t_personal = text;
+        }
     }
 
-    /// <summary>One reader's body, quoted-printable: <see cref="Length"/> octets, written by <see cref="CopyTo"/>.</summary>
-    public readonly struct Filled(EncodedBody body, byte[][] personal, int length)
+    /// <summary>
+    /// One reader's body, quoted-printable: <see cref="Length"/> octets, written by <see cref="CopyTo"/>. Its parts
+    /// live in a pooled buffer that goes back when it is disposed.
+    /// </summary>
+    public sealed class Filled : IDisposable
     {
-        public int Length => length;
+        readonly EncodedBody _body;
+        readonly int[] _ends; // where each encoded part ends in _personal
+        byte[]? _personal;
+
+        internal Filled(EncodedBody body, byte[] personal, int[] ends, int length)
+        {
+            _body = body;
+            _personal = personal;
+            _ends = ends;
+            Length = length;
+        }
+
+        public int Length { get; }
 
         /// <summary>Writes the body at the start of <paramref name="to"/>; returns <see cref="Length"/>.</summary>
         public int CopyTo(Span<byte> to)
         {
+            var personal = _personal ?? throw new ObjectDisposedException(nameof(Filled));
             var at = 0;
-            for (var i = 0; i < personal.Length; i++)
+            var start = 0;
+            for (var i = 0; i < _ends.Length; i++)
             {
-                at += Copy(body._fixed[i], to[at..]);
-                at += Copy(personal[i], to[at..]);
+                at += Copy(_body._fixed[i], to[at..]);
+                at += Copy(personal.AsSpan(start, _ends[i] - start), to[at..]);
+                start = _ends[i];
             }
-            return at + Copy(body._fixed[^1], to[at..]);
+            return at + Copy(_body._fixed[^1], to[at..]);
 
-            static int Copy(byte[] from, Span<byte> to)
+            static int Copy(ReadOnlySpan<byte> from, Span<byte> to)
             {
                 from.CopyTo(to);
                 return from.Length;
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _personal, null) is { } personal)
+            {
+                ArrayPool<byte>.Shared.Return(personal);
             }
         }
     }
@@ -211,7 +303,7 @@ sealed class PersonalText
     public PersonalText(string rendered)
     {
         var fixedTexts = new List<string>();
-        var personal = new List<Func<ReaderValues, string>>();
+        var personal = new List<Action<ReaderValues, StringBuilder>>();
         var fixedLines = new StringBuilder();
         var previousBlank = true; // also drops blank lines at the start
         foreach (var line in TextWrap.Lines(rendered))
@@ -228,7 +320,7 @@ sealed class PersonalText
             {
                 fixedTexts.Add(fixedLines.ToString());
                 fixedLines.Clear();
-                personal.Add(values => Wrapped(fill.Fill(values)));
+                personal.Add((values, output) => fill.AppendWrapped(output, values));
             }
             else
             {
@@ -237,13 +329,6 @@ sealed class PersonalText
         }
         fixedTexts.Add(fixedLines.ToString());
         _body = new EncodedBody(fixedTexts, personal);
-    }
-
-    static string Wrapped(string line)
-    {
-        var wrapped = new StringBuilder(line.Length + 8);
-        TextWrap.AppendWrapped(wrapped, line);
-        return wrapped.ToString();
     }
 
     /// <summary>The reader's text, UTF-8 in quoted-printable.</summary>
@@ -258,7 +343,7 @@ sealed class PersonalHtml
     public PersonalHtml(string inlined)
     {
         var (literals, slots) = Placeholders.Split(inlined);
-        _body = new EncodedBody(literals, slots.Select(slot => (Func<ReaderValues, string>)(values => WebUtility.HtmlEncode(values[slot]))));
+        _body = new EncodedBody(literals, slots.Select(slot => (Action<ReaderValues, StringBuilder>)((values, output) => output.Append(WebUtility.HtmlEncode(values[slot])))));
     }
 
     /// <summary>The reader's HTML, UTF-8 in quoted-printable.</summary>

@@ -28,29 +28,46 @@ static class QuotedPrintable
     /// <inheritdoc cref="Encode(string)"/>
     public static byte[] Encode(ReadOnlySpan<char> text)
     {
-        byte[]? pooledText = null;
-        byte[]? pooledOutput = null;
+        var maxEncoded = MaxEncodedLength(text.Length);
+        byte[]? pooled = null;
         try
         {
-            var maxBytes = Encoding.UTF8.GetMaxByteCount(text.Length);
-            var utf8 = maxBytes <= StackBytes ? stackalloc byte[maxBytes] : (pooledText = ArrayPool<byte>.Shared.Rent(maxBytes));
-            utf8 = utf8[..Encoding.UTF8.GetBytes(text, utf8)];
-            var maxEncoded = MaxEncodedLength(utf8.Length);
-            var output = maxEncoded <= StackBytes * 4 ? stackalloc byte[maxEncoded] : (pooledOutput = ArrayPool<byte>.Shared.Rent(maxEncoded));
-            return output[..Encode(utf8, output)].ToArray();
+            var output = maxEncoded <= StackBytes * 4 ? stackalloc byte[maxEncoded] : (pooled = ArrayPool<byte>.Shared.Rent(maxEncoded));
+            return output[..Encode(text, output)].ToArray();
         }
         finally
         {
-            Return(pooledText);
-            Return(pooledOutput);
+            Return(pooled);
         }
+    }
 
-        static void Return(byte[]? pooled)
+    /// <summary>
+    /// Encodes <paramref name="text"/> as one segment into <paramref name="output"/>, which holds at least
+    /// <see cref="MaxEncodedLength"/> octets for it; returns the octets written.
+    /// </summary>
+    public static int Encode(ReadOnlySpan<char> text, Span<byte> output)
+    {
+        var maxBytes = Encoding.UTF8.GetMaxByteCount(text.Length);
+        byte[]? pooled = null;
+        try
         {
-            if (pooled is not null)
-            {
-                ArrayPool<byte>.Shared.Return(pooled);
-            }
+            var utf8 = maxBytes <= StackBytes ? stackalloc byte[maxBytes] : (pooled = ArrayPool<byte>.Shared.Rent(maxBytes));
+            return Encode(utf8[..Encoding.UTF8.GetBytes(text, utf8)], output);
+        }
+        finally
+        {
+            Return(pooled);
+        }
+    }
+
+    /// <summary>An upper bound of the encoded size of a text of <paramref name="characters"/> characters.</summary>
+    public static int MaxEncodedLength(int characters) => MaxOctetsEncoded(Encoding.UTF8.GetMaxByteCount(characters));
+
+    static void Return(byte[]? pooled)
+    {
+        if (pooled is not null)
+        {
+            ArrayPool<byte>.Shared.Return(pooled);
         }
     }
 
@@ -58,7 +75,7 @@ static class QuotedPrintable
     /// An upper bound of the encoded size of <paramref name="octets"/> octets: three characters an octet at worst,
     /// plus a soft line break every 64 or more characters (a line breaks early only to keep a character's octets together).
     /// </summary>
-    static int MaxEncodedLength(int octets) => (3 * octets) + (SoftBreak.Length * ((3 * octets / 64) + 1));
+    static int MaxOctetsEncoded(int octets) => (3 * octets) + (SoftBreak.Length * ((3 * octets / 64) + 1));
 
     /// <summary>Octets that may stand for themselves: printable ASCII but '=', and space and tab (unless a line break follows).</summary>
     static readonly SearchValues<byte> Plain = SearchValues.Create([(byte)'\t', (byte)' ', .. Enumerable.Range(33, 94).Where(b => b != '=').Select(b => (byte)b)]);

@@ -41,7 +41,7 @@ public static class TextWrap
     }
 
     /// <summary>Appends one line (without its line break), wrapped, each output line ending in "\n".</summary>
-    public static void AppendWrapped(StringBuilder output, string line)
+    public static void AppendWrapped(StringBuilder output, ReadOnlySpan<char> line)
     {
         line = line.TrimEnd();
         if (line.Length <= Width)
@@ -57,21 +57,22 @@ public static class TextWrap
             var room = Width - (first ? 0 : hang);
             if (line.Length - start <= room)
             {
-                AppendLine(output, line.AsSpan(start), first ? 0 : hang);
+                AppendLine(output, line[start..], first ? 0 : hang);
                 break;
             }
             // The last space that keeps the line within width; failing that, the first space after (a long word).
-            var breakAt = line.LastIndexOf(' ', start + room, room + 1);
+            var breakAt = start + line.Slice(start, room + 1).LastIndexOf(' ');
             if (breakAt <= start || (first && breakAt < hang))
             {
-                breakAt = line.IndexOf(' ', start + room);
-                if (breakAt < 0)
+                var after = line[(start + room)..].IndexOf(' ');
+                if (after < 0)
                 {
-                    AppendLine(output, line.AsSpan(start), first ? 0 : hang);
+                    AppendLine(output, line[start..], first ? 0 : hang);
                     break;
                 }
+                breakAt = start + room + after;
             }
-            AppendLine(output, line.AsSpan(start, breakAt - start).TrimEnd(), first ? 0 : hang);
+            AppendLine(output, line[start..breakAt].TrimEnd(), first ? 0 : hang);
             start = breakAt + 1;
             while (start < line.Length && line[start] == ' ')
             {
@@ -85,7 +86,7 @@ public static class TextWrap
         output.Append(' ', indent).Append(text).Append('\n');
 
     /// <summary>Continuation lines align with the text after a leading indent and a list marker ("- ", "* ", "12. ").</summary>
-    static int HangingIndent(string line)
+    static int HangingIndent(ReadOnlySpan<char> line)
     {
         var i = 0;
         while (i < line.Length && line[i] == ' ')
