@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Runtime.CompilerServices;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Storage;
 using PprnetNewsletter.Subscribers;
@@ -324,52 +325,123 @@ public sealed class DeliveryLedger(Db db)
     public sealed class OutcomeWriter : IAsyncDisposable
     {
         readonly SqliteConnection _connection;
-        readonly SqliteCommand _update;
-        readonly SqliteCommand _insert;
-        readonly SqliteCommand[] _both;
+        readonly RawStatement _begin;
+        readonly RawStatement _commit;
+        readonly RawStatement _rollback;
+        readonly Statement _update;
+        readonly Statement _insert;
 
         internal OutcomeWriter(SqliteConnection connection)
         {
             _connection = connection;
-            _update = Prepare(connection, RecordOutcome, "@id", "@state", "@next", "@at", "@error", "@code", "@enhanced", "@reply", "@messageId");
-            _insert = Prepare(connection, RecordAttempt, "@id", "@resendCount", "@at", "@state", "@code", "@enhanced", "@reply", "@error", "@messageId");
-            _both = [_update, _insert];
+            // IMMEDIATE: the write lock is taken (or waited for, up to the busy time-out) before the first row.
+            _begin = new RawStatement(connection, "BEGIN IMMEDIATE");
+            _commit = new RawStatement(connection, "COMMIT");
+            _rollback = new RawStatement(connection, "ROLLBACK");
+            _update = new Statement(connection, RecordOutcome);
+            _insert = new Statement(connection, RecordAttempt);
         }
 
-        public async Task RecordAsync(IReadOnlyCollection<DeliveryOutcome> outcomes, CancellationToken ct = default)
+        /// <remarks>
+        /// Synchronous work behind an asynchronous signature, as with every SQLite call: SQLite has no asynchronous I/O.
+        /// </remarks>
+        public Task RecordAsync(IReadOnlyCollection<DeliveryOutcome> outcomes, CancellationToken ct = default)
         {
             if (outcomes.Count == 0)
             {
-                return;
+                return Task.CompletedTask;
             }
-            await using var tx = (SqliteTransaction)await _connection.BeginTransactionAsync(ct);
-            _update.Transaction = _insert.Transaction = tx;
-            foreach (var o in outcomes)
+            ct.ThrowIfCancellationRequested();
+            _begin.Execute();
+            try
             {
-                foreach (var command in _both)
+                foreach (var o in outcomes)
                 {
-                    Set(command, "@id", o.DeliveryId);
-                    Set(command, "@state", o.State);
-                    Set(command, "@at", SqlTime.ToText(o.At));
-                    Set(command, "@error", o.Error);
-                    Set(command, "@code", o.SmtpCode);
-                    Set(command, "@enhanced", o.EnhancedStatus);
-                    Set(command, "@reply", o.Reply);
-                    Set(command, "@messageId", o.MessageId);
+                    _update.Run(o);
+                    _insert.Run(o);
                 }
-                Set(_update, "@next", o.NextAttemptAt is { } next ? SqlTime.ToText(next) : null);
-                Set(_insert, "@resendCount", o.ResendCount);
-                await _update.ExecuteNonQueryAsync(ct);
-                await _insert.ExecuteNonQueryAsync(ct);
+                _commit.Execute();
             }
-            await tx.CommitAsync(ct);
+            catch when (!_connection.Handle!.IsInvalid && raw.sqlite3_get_autocommit(_connection.Handle) == 0)
+            {
+                // Nothing half-written: the group's rows stay 'sending' and come back after their lease.
+                _rollback.Execute();
+                throw;
+            }
+            return Task.CompletedTask;
         }
 
-        public async ValueTask DisposeAsync()
+        public ValueTask DisposeAsync()
         {
-            await _update.DisposeAsync();
-            await _insert.DisposeAsync();
-            await _connection.DisposeAsync();
+            foreach (var statement in new IDisposable[] { _begin, _commit, _rollback, _update, _insert })
+            {
+                statement.Dispose();
+            }
+            return _connection.DisposeAsync();
+        }
+
+        /// <summary>One of the two statements, with the positions of its parameters (each has a subset of them).</summary>
+        sealed class Statement : IDisposable
+        {
+            readonly RawStatement _statement;
+            readonly int _id, _resendCount, _state, _at, _next, _error, _code, _enhanced, _reply, _messageId;
+
+            public Statement(SqliteConnection connection, string sql)
+            {
+                _statement = new RawStatement(connection, sql);
+                _id = _statement.IndexOf("@id");
+                _resendCount = _statement.IndexOf("@resendCount");
+                _state = _statement.IndexOf("@state");
+                _at = _statement.IndexOf("@at");
+                _next = _statement.IndexOf("@next");
+                _error = _statement.IndexOf("@error");
+                _code = _statement.IndexOf("@code");
+                _enhanced = _statement.IndexOf("@enhanced");
+                _reply = _statement.IndexOf("@reply");
+                _messageId = _statement.IndexOf("@messageId");
+            }
+
+            public void Run(DeliveryOutcome o)
+            {
+                Bind(_id, o.DeliveryId);
+                Bind(_resendCount, o.ResendCount);
+                Bind(_state, o.State);
+                Bind(_at, o.At);
+                Bind(_next, o.NextAttemptAt);
+                Bind(_error, o.Error);
+                Bind(_code, o.SmtpCode);
+                Bind(_enhanced, o.EnhancedStatus);
+                Bind(_reply, o.Reply);
+                Bind(_messageId, o.MessageId);
+                _statement.Execute();
+            }
+
+            // A parameter the statement does not have (position 0) is skipped.
+            void Bind(int index, long? value)
+            {
+                if (index > 0)
+                {
+                    _statement.Bind(index, value);
+                }
+            }
+
+            void Bind(int index, string? value)
+            {
+                if (index > 0)
+                {
+                    _statement.Bind(index, value);
+                }
+            }
+
+            void Bind(int index, DateTimeOffset? value)
+            {
+                if (index > 0)
+                {
+                    _statement.Bind(index, value);
+                }
+            }
+
+            public void Dispose() => _statement.Dispose();
         }
     }
 
@@ -481,18 +553,4 @@ public sealed class DeliveryLedger(Db db)
         connection.CreateFunction("suppression_hash", (string email) => SubscriberStore.SuppressionHash(email), isDeterministic: true);
         return connection;
     }
-
-    static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] names)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var name in names)
-        {
-            command.Parameters.Add(new SqliteParameter(name, null));
-        }
-        command.Prepare();
-        return command;
-    }
-
-    static void Set(SqliteCommand command, string name, object? value) => command.Parameters[name].Value = value ?? DBNull.Value;
 }

@@ -11,10 +11,21 @@ namespace PprnetNewsletter.Storage;
 /// </summary>
 public sealed class SqlTime : SqlMapper.TypeHandler<DateTimeOffset>
 {
-    const string Format = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+    // The round-trip format of a UTC time is exactly yyyy-MM-ddTHH:mm:ss.fffffffZ, and .NET formats it without
+    // interpreting a pattern: the ledger writes several timestamps for every message sent.
+    const string Format = "O";
+
+    /// <summary>The length of every timestamp as text.</summary>
+    public const int Length = 28;
 
     public static string ToText(DateTimeOffset value) =>
         value.UtcDateTime.ToString(Format, CultureInfo.InvariantCulture);
+
+    /// <summary>Writes <paramref name="value"/> as UTF-8 text into <paramref name="utf8"/> (<see cref="Length"/> octets); returns the octets written.</summary>
+    public static int ToUtf8(DateTimeOffset value, Span<byte> utf8) =>
+        value.UtcDateTime.TryFormat(utf8, out var written, Format, CultureInfo.InvariantCulture)
+            ? written
+            : throw new ArgumentException($"A timestamp needs {Length} octets.", nameof(utf8));
 
     public static DateTimeOffset FromText(string text) =>
         DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);

@@ -1,4 +1,6 @@
+using Dapper;
 using PprnetNewsletter.Delivery;
+using PprnetNewsletter.Storage;
 using PprnetNewsletter.Tests.Support;
 using static PprnetNewsletter.Tests.Delivery.DeliveryTestData;
 
@@ -60,6 +62,34 @@ public class PickupAndLedgerTests
         Assert.Null(second);
         Assert.Equal(new Enqueued(0, 0), again);
         Assert.Equal(new Dictionary<string, long> { ["pending"] = 5 }, await StatesAsync(test));
+    }
+
+    [Fact]
+    public async Task A_group_of_outcomes_that_fails_part_way_commits_none_of_them_and_the_writer_carries_on()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var edition = await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, 3);
+        var ledger = test.Get<DeliveryLedger>();
+        var now = DateTimeOffset.UtcNow;
+        await ledger.StartAsync(edition, now, skipWithoutMatch: false);
+        var claimed = await ledger.ClaimAsync(edition, 10, now, now.AddMinutes(5));
+        DeliveryOutcome Sent(ClaimedDelivery row) =>
+            new(row.DeliveryId, 0, DeliveryState.Sent, now, Reply: "250 2.0.0 Ok", MessageId: $"m{row.DeliveryId}@example.org");
+
+        await using var writer = await ledger.OpenOutcomeWriterAsync();
+        // The second outcome breaks the table's CHECK on states, after the first was written in the same transaction.
+        var broken = Sent(claimed[1]) with { State = "lost" };
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => writer.RecordAsync([Sent(claimed[0]), broken]));
+        var afterFailure = await StatesAsync(test);
+        await writer.RecordAsync([Sent(claimed[0]), Sent(claimed[1]), Sent(claimed[2])]);
+
+        Assert.Equal(new Dictionary<string, long> { ["sending"] = 3 }, afterFailure);
+        Assert.Equal(new Dictionary<string, long> { ["sent"] = 3 }, await StatesAsync(test));
+        await using var connection = await test.Get<Db>().OpenAsync();
+        Assert.Equal(
+            claimed.Select(c => ($"m{c.DeliveryId}@example.org", "250 2.0.0 Ok")).ToList(),
+            (await connection.QueryAsync<(string, string)>("SELECT message_id, smtp_reply FROM delivery_attempts ORDER BY delivery_id")).ToList());
     }
 
     [Fact]
