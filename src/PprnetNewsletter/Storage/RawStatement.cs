@@ -7,7 +7,7 @@ namespace PprnetNewsletter.Storage;
 /// <summary>
 /// One SQL statement prepared once on a connection and run many times, its parameters bound by position straight
 /// into SQLite. For the few statements run for every message sent: Microsoft.Data.Sqlite looks every parameter up by
-/// name and converts it through a binder object on each run, which cost more than SQLite's own work on the row.
+/// name and converts it through a binder object on each run, which cost as much as SQLite's own work on the row.
 /// Everything else goes through Dapper.
 /// </summary>
 sealed class RawStatement : IDisposable
@@ -29,8 +29,6 @@ sealed class RawStatement : IDisposable
     /// statement has none (SQLite's own answer).
     /// </summary>
     public int IndexOf(string name) => raw.sqlite3_bind_parameter_index(_statement, name);
-
-    public void Bind(int index, long value) => Check(raw.sqlite3_bind_int64(_statement, index, value));
 
     public void Bind(int index, long? value) => Check(value is { } v ? raw.sqlite3_bind_int64(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
 
