@@ -223,6 +223,7 @@ sealed class EncodedBody
             var encoded = ArrayPool<byte>.Shared.Rent(most);
             start = 0;
             var at = 0;
+            // ends[i] is read as where part i ends in the text, then overwritten with where it ends encoded.
             for (var i = 0; i < ends.Length; i++)
             {
                 at += QuotedPrintable.Encode(chars.AsSpan(start, ends[i] - start), encoded.AsSpan(at));
