@@ -40,9 +40,10 @@ public sealed class EmailRenderer(
 
     internal string InlineCss(string email, string html)
     {
-        // The <style> block stays for what cannot be inlined (media queries); everything else moves onto the elements,
-        // since several webmail clients drop <style>.
-        var result = PreMailer.Net.PreMailer.MoveCssInline(html, removeStyleElements: false, removeComments: true, preserveMediaQueries: true);
+        // Everything that can be inlined moves onto the elements, since several webmail clients drop <style>, and
+        // leaves the <style> block: kept there too, it would go out twice in every email (~2.4 KB of a 16 KB digest).
+        // What cannot be inlined, the media queries, stays in a <style> block of its own.
+        var result = PreMailer.Net.PreMailer.MoveCssInline(html, removeStyleElements: true, removeComments: true, preserveMediaQueries: true);
         foreach (var warning in result.Warnings)
         {
             logger.LogWarning("CSS in template {Template}: {Warning}", email, warning);

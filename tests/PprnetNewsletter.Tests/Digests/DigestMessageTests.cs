@@ -251,6 +251,11 @@ public partial class DigestMessageTests
         Assert.Matches("""<table role="presentation" class="container" width="600"[^>]*max-width: 600px""", html);
         Assert.Matches("<div style=\"display: none;[^\"]*\">" + Regex.Escape(Mentalize), html); // hidden preheader
         Assert.Matches("<td class=\"masthead\" style=\"[^\"]*background-color: #1e3a5f", html);   // CSS inlined
+        // What was inlined leaves the <style> block; the media query, which cannot be inlined, stays.
+        var style = Assert.Single(Regex.Matches(html, "<style[^>]*>(.*?)</style>", RegexOptions.Singleline)).Groups[1].Value;
+        Assert.StartsWith("@media only screen and (max-width: 620px)", style.Trim());
+        Assert.Contains(".container { width: 100% !important; }", style);
+        Assert.DoesNotContain("#1e3a5f", style);
         var links = HrefAttribute().Matches(html).Select(m => m.Groups[1].Value).ToList();
         Assert.NotEmpty(links);
         Assert.All(links, l => Assert.True(l.StartsWith("https://news.example.org/", StringComparison.Ordinal) || l.StartsWith("mailto:", StringComparison.Ordinal), l));
