@@ -103,7 +103,7 @@ public class CrashAndStopTests
         using var ctrlC = new CancellationTokenSource();
         smtp.BeforeAccept = _ =>
         {
-            if (smtp.Received.Count == 10)
+            if (smtp.Received.Count >= 10) // not == 10: two sessions accepting together can both see 9, then 11
             {
                 ctrlC.Cancel();
             }
