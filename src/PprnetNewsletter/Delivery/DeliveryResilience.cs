@@ -22,8 +22,9 @@ public sealed class DeliveryResilience : IDisposable
     public DeliveryResilience(IOptions<SmtpOptions> smtp, IOptions<DeliveryOptions> delivery, TimeProvider clock, ILogger<DeliveryResilience> logger)
     {
         var o = delivery.Value;
-        var builder = new ResiliencePipelineBuilder { TimeProvider = clock };
-        builder.AddRetry(new RetryStrategyOptions
+        // Typed to the receipt: a pipeline without a result type would wrap each strategy in a bridge per message.
+        var builder = new ResiliencePipelineBuilder<DeliveryReceipt> { TimeProvider = clock };
+        builder.AddRetry(new RetryStrategyOptions<DeliveryReceipt>
         {
             ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome.Exception, args.Context, o.RetryAttempts)),
             // Attempts are counted by ShouldRetry: waiting out an open circuit costs a message none of its own.
@@ -39,7 +40,7 @@ public sealed class DeliveryResilience : IDisposable
                 return ValueTask.CompletedTask;
             },
         });
-        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<DeliveryReceipt>
         {
             ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && SmtpFailure.Classify(e).ConnectionLevel),
             FailureRatio = 0.5,
@@ -70,7 +71,7 @@ public sealed class DeliveryResilience : IDisposable
 
     static readonly ResiliencePropertyKey<int> Failures = new("delivery-failures");
 
-    readonly ResiliencePipeline _pipeline;
+    readonly ResiliencePipeline<DeliveryReceipt> _pipeline;
 
     /// <summary>Sends one message through the pipeline: time-out, rate limit, circuit breaker and retries.</summary>
     public async Task<DeliveryReceipt> SendAsync(IMailTransport transport, MimeMessage message, CancellationToken ct)
@@ -79,7 +80,7 @@ public sealed class DeliveryResilience : IDisposable
         try
         {
             return await _pipeline.ExecuteAsync(
-                static async (context, state) => await state.transport.SendAsync(state.message, context.CancellationToken),
+                static (context, state) => new ValueTask<DeliveryReceipt>(state.transport.SendAsync(state.message, context.CancellationToken)),
                 context, (transport, message));
         }
         finally
