@@ -123,9 +123,17 @@ public class LinkTokensTests
         var logger = test.Get<ILoggerFactory>().CreateLogger<TokenKeys>();
         var options = Options.Create(new TokenOptions());
 
-        // Each TokenKeys is what a separate process would build; they race to create the same file.
-        var rings = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ =>
-            Task.Run(() => new TokenKeys(options, db, logger).Ring)));
+        // Each TokenKeys is what a separate process would build; they race to create the same file, all let go at once.
+        var rings = new TokenKeyRing[16];
+        using var start = new Barrier(rings.Length);
+        var threads = Enumerable.Range(0, rings.Length).Select(i => new Thread(() =>
+        {
+            var keys = new TokenKeys(options, db, logger);
+            start.SignalAndWait();
+            rings[i] = keys.Ring;
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
 
         var file = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(test.Folder, TokenKeys.FileName)));
         var stored = Convert.FromBase64String(file.RootElement.GetProperty("keys").GetProperty(TokenKeys.GeneratedKeyId).GetString()!);
