@@ -100,7 +100,8 @@ public sealed class TokenKeys
         var error = Marshal.GetLastPInvokeError();
         return error == AlreadyExists
             ? false
-            : throw new IOException($"Could not create the link-token key file {path}: {Marshal.GetPInvokeErrorMessage(error)}.");
+            : throw new IOException($"Could not create the link-token key file {path}: {Marshal.GetPInvokeErrorMessage(error)}. " +
+                "Put Storage:Database in a folder on a file system with hard links, or configure Tokens:Keys.");
     }
 
     /// <summary>EEXIST, the same number on Linux and macOS.</summary>
