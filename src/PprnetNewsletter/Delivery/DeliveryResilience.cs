@@ -73,14 +73,16 @@ public sealed class DeliveryResilience : IDisposable
 
     readonly ResiliencePipeline<DeliveryReceipt> _pipeline;
 
-    /// <summary>Sends one message through the pipeline: time-out, rate limit, circuit breaker and retries.</summary>
-    public async Task<DeliveryReceipt> SendAsync(IMailTransport transport, MimeMessage message, CancellationToken ct)
+    /// <summary>
+    /// Sends one message through the pipeline (time-out, rate limit, circuit breaker and retries) on the calling
+    /// thread: a connection's own thread, which the waits of a back-off or an open circuit hold as well.
+    /// </summary>
+    public DeliveryReceipt Send(IMailTransport transport, MimeMessage message, CancellationToken ct)
     {
         var context = ResilienceContextPool.Shared.Get(ct);
         try
         {
-            return await _pipeline.ExecuteAsync(
-                static (context, state) => new ValueTask<DeliveryReceipt>(state.transport.SendAsync(state.message, context.CancellationToken)),
+            return _pipeline.Execute(static (context, state) => state.transport.Send(state.message, context.CancellationToken),
                 context, (transport, message));
         }
         finally

@@ -35,8 +35,8 @@ public sealed record SendResult(
 
 /// <summary>
 /// One pass of the engine over an edition's ledger: a claimer leases batches of rows, workers (one per SMTP
-/// connection) compose and send, and a single writer commits each outcome right after the server's reply, in
-/// small groups. A crash at any moment loses nothing: unclaimed rows stay pending, claimed ones come back when
+/// connection, each on a thread of its own) compose and send, and a single writer commits each outcome right after
+/// the server's reply, in small groups. A crash at any moment loses nothing: unclaimed rows stay pending, claimed ones come back when
 /// their lease runs out, and only rows whose outcome was not committed yet are sent twice. Those are at most three
 /// per connection whatever the writer's pace: a worker takes a slot before it works on a row, and the slot comes
 /// back once the row's outcome is committed.
@@ -116,7 +116,9 @@ sealed class SendRun
             new UnboundedChannelOptions { SingleReader = true });
 
         var claimer = Task.Run(() => ClaimAsync(work.Writer));
-        var workers = Enumerable.Range(0, _workers).Select(_ => Task.Run(() => WorkAsync(work.Reader, outcomes.Writer))).ToArray();
+        // A thread of its own per connection: the synchronous SMTP exchange blocks it, not the thread pool.
+        var workers = Enumerable.Range(0, _workers).Select(_ => Task.Factory.StartNew(() => Work(work.Reader, outcomes.Writer),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
         var writer = Task.Run(() => WriteAsync(outcomes.Reader));
 
         await claimer;
@@ -199,28 +201,13 @@ sealed class SendRun
         }
     }
 
-    async Task WorkAsync(ChannelReader<ClaimedDelivery> work, ChannelWriter<(ClaimedDelivery, DeliveryOutcome, SmtpFailure?)> outcomes)
+    void Work(ChannelReader<ClaimedDelivery> work, ChannelWriter<(ClaimedDelivery, DeliveryOutcome, SmtpFailure?)> outcomes)
     {
-        while (true)
+        while (TryTake(work, out var row))
         {
             try
             {
-                if (!await work.WaitToReadAsync(_halt.Token))
-                {
-                    return;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            if (!work.TryRead(out var row))
-            {
-                continue;
-            }
-            try
-            {
-                await _unsettled.WaitAsync(_halt.Token);
+                _unsettled.Wait(_halt.Token);
             }
             catch (OperationCanceledException)
             {
@@ -229,14 +216,15 @@ sealed class SendRun
             }
             try
             {
-                var (outcome, failure) = await DeliverAsync(row);
+                var (outcome, failure) = Deliver(row);
                 if (outcome is null)
                 {
                     _unsettled.Release();
                     ReturnToQueue(row);
                     continue;
                 }
-                await outcomes.WriteAsync((row, outcome, failure));
+                // Unbounded, and completed only once every worker has ended: always taken.
+                outcomes.TryWrite((row, outcome, failure));
             }
             catch (Exception e)
             {
@@ -246,6 +234,26 @@ sealed class SendRun
                 return;
             }
         }
+    }
+
+    /// <summary>The next claimed row, waiting only when the queue ran dry. False once the claims are done or the run halts.</summary>
+    bool TryTake(ChannelReader<ClaimedDelivery> work, out ClaimedDelivery row)
+    {
+        while (!work.TryRead(out row!))
+        {
+            try
+            {
+                if (!work.WaitToReadAsync(_halt.Token).AsTask().GetAwaiter().GetResult())
+                {
+                    return false;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>A claimed row never attempted goes back to the queue at the end of the run.</summary>
@@ -258,7 +266,7 @@ sealed class SendRun
     }
 
     /// <summary>One attempt at one row. Null outcome: not attempted after all (stopped), back to the queue.</summary>
-    async Task<(DeliveryOutcome? Outcome, SmtpFailure? Failure)> DeliverAsync(ClaimedDelivery row)
+    (DeliveryOutcome? Outcome, SmtpFailure? Failure) Deliver(ClaimedDelivery row)
     {
         if (row.Recipient is null || row.SubscriberStatus != SubscriberStatus.Confirmed)
         {
@@ -285,7 +293,7 @@ sealed class SendRun
         using var settled = message;
         try
         {
-            var receipt = await _deps.Resilience.SendAsync(_deps.Transport, message, _inFlight.Token);
+            var receipt = _deps.Resilience.Send(_deps.Transport, message, _inFlight.Token);
             Interlocked.Exchange(ref _consecutiveServerFailures, 0);
             return (Outcome(row, DeliveryState.Sent, reply: receipt.Reply, messageId: message.MessageId), null);
         }

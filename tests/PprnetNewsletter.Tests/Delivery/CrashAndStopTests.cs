@@ -17,22 +17,24 @@ public class CrashAndStopTests
     /// </summary>
     sealed class DiesAfter(IMailTransport inner, int crashAt) : IMailTransport
     {
-        readonly TaskCompletionSource _never = new();
+        readonly ManualResetEventSlim _never = new();
         int _sends;
 
-        public async Task<DeliveryReceipt> SendAsync(MimeMessage message, CancellationToken ct)
+        public DeliveryReceipt Send(MimeMessage message, CancellationToken ct)
         {
             if (Volatile.Read(ref _sends) >= crashAt)
             {
-                await _never.Task;
+                _never.Wait(CancellationToken.None);
             }
-            var receipt = await inner.SendAsync(message, ct);
+            var receipt = inner.Send(message, ct);
             if (Interlocked.Increment(ref _sends) >= crashAt)
             {
-                await _never.Task;
+                _never.Wait(CancellationToken.None);
             }
             return receipt;
         }
+
+        public Task<DeliveryReceipt> SendAsync(MimeMessage message, CancellationToken ct) => throw new NotSupportedException("The engine sends synchronously.");
 
         public string Describe() => inner.Describe();
     }
@@ -120,6 +122,42 @@ public class CrashAndStopTests
         Assert.Equal(60 - stopped.Sent, states["pending"]);
         Assert.Equal(60 - stopped.Sent, resumed.Sent);
         Assert.All(emails, e => Assert.Equal(1, smtp.CountByRecipient()[e]));
+    }
+
+    [Fact]
+    public async Task A_stop_during_a_stalled_exchange_cuts_it_off_after_the_grace_period_instead_of_waiting_for_the_server()
+    {
+        await using var smtp = await SmtpTestServer.StartAsync();
+        var config = smtp.ClientConfig(connections: 1);
+        config["Smtp:Timeout"] = "00:01:00";
+        await using var test = await TestApp.CreateAsync(Fast(config));
+        await SeedEditionAsync(test);
+        var emails = await SeedSubscribersAsync(test, 5);
+        using var serverAnswers = new ManualResetEventSlim();
+        using var stalled = new ManualResetEventSlim();
+        smtp.BeforeAccept = m =>
+        {
+            if (m.To.Contains(emails[2]))
+            {
+                stalled.Set();
+                serverAnswers.Wait(TimeSpan.FromSeconds(30)); // the reply to the third message hangs
+            }
+        };
+        using var ctrlC = new CancellationTokenSource();
+
+        var send = test.Sender().SendAsync(Month, null, ctrlC.Token);
+        Assert.True(stalled.Wait(TimeSpan.FromSeconds(20)));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await ctrlC.CancelAsync();
+        var stopped = await send.WaitAsync(TimeSpan.FromSeconds(20));
+        var waited = watch.Elapsed;
+        serverAnswers.Set();
+
+        // The engine gives messages in flight 1.5 s, then closes the connection: a minute's time-out is not waited out.
+        Assert.InRange(waited, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
+        Assert.Equal("stopped on request", stopped.StoppedBecause);
+        Assert.Equal(2, stopped.Sent);
+        Assert.Equal(new Dictionary<string, long> { ["sent"] = 2, ["pending"] = 3 }, await StatesAsync(test));
     }
 
     static async Task WaitUntilAsync(Func<bool> condition)
