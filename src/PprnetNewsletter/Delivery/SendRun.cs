@@ -36,10 +36,10 @@ public sealed record SendResult(
 /// <summary>
 /// One pass of the engine over an edition's ledger: a claimer leases batches of rows, workers (one per SMTP
 /// connection, each on a thread of its own) compose and send, and a single writer commits each outcome right after
-/// the server's reply, in small groups. A crash at any moment loses nothing: unclaimed rows stay pending, claimed ones come back when
-/// their lease runs out, and only rows whose outcome was not committed yet are sent twice. Those are at most three
-/// per connection whatever the writer's pace: a worker takes a slot before it works on a row, and the slot comes
-/// back once the row's outcome is committed.
+/// the server's reply, in small groups. A crash at any moment loses nothing: unclaimed rows stay pending, claimed
+/// ones come back when their lease runs out, and only rows whose outcome was not committed yet are sent twice. Those
+/// are at most three per connection whatever the writer's pace: a worker takes a slot before it works on a row, and
+/// the slot comes back once the row's outcome is committed.
 /// </summary>
 sealed class SendRun
 {
@@ -243,6 +243,7 @@ sealed class SendRun
         {
             try
             {
+                // Blocking is what this thread is for; it waits here only when the claimer is behind or done.
                 if (!work.WaitToReadAsync(_halt.Token).AsTask().GetAwaiter().GetResult())
                 {
                     return false;
