@@ -69,13 +69,10 @@ public sealed class WriteCoalescingStreamTests
     public async Task Tls_over_it_completes_its_handshake_and_carries_a_flushed_message()
     {
         // STARTTLS and SslOnConnect put an SslStream over this one: the handshake must not sit in the buffer.
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        using var certificate = SelfSigned();
         using var tcp = await LoopbackConnection.OpenAsync();
         await using var serverTls = new SslStream(tcp.Server.GetStream());
-        await using var clientTls = new SslStream(new WriteCoalescingStream(tcp.Client.GetStream(), 64 * 1024), leaveInnerStreamOpen: false,
-            (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString());
+        await using var clientTls = ClientTls(tcp, certificate);
 
         var timeout = TimeSpan.FromSeconds(10);
         await Task.WhenAll(
@@ -94,6 +91,48 @@ public sealed class WriteCoalescingStreamTests
         await clientTls.ReadExactlyAsync(reply).AsTask().WaitAsync(timeout);
         Assert.Equal("250 2.0.0 Ok\r\n", Encoding.ASCII.GetString(reply));
     }
+
+    [Fact]
+    public async Task Tls_over_it_works_with_the_synchronous_calls_the_sending_engine_makes()
+    {
+        using var certificate = SelfSigned();
+        using var tcp = await LoopbackConnection.OpenAsync();
+        await using var serverTls = new SslStream(tcp.Server.GetStream());
+        using var clientTls = ClientTls(tcp, certificate);
+        var message = Enumerable.Range(0, 40_000).Select(i => (byte)('A' + (i % 26))).ToArray();
+
+        // The client's side on a thread of its own, blocking, as a connection's worker does.
+        var client = Task.Factory.StartNew(() =>
+        {
+            clientTls.AuthenticateAsClient("localhost");
+            clientTls.Write(message);
+            clientTls.Flush();
+            var reply = new byte[14];
+            clientTls.ReadExactly(reply);
+            return Encoding.ASCII.GetString(reply);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var timeout = TimeSpan.FromSeconds(10);
+        await serverTls.AuthenticateAsServerAsync(certificate).WaitAsync(timeout);
+        var received = new byte[message.Length];
+        await serverTls.ReadExactlyAsync(received).AsTask().WaitAsync(timeout);
+        await serverTls.WriteAsync("250 2.0.0 Ok\r\n"u8.ToArray());
+
+        Assert.Equal(message, received);
+        Assert.Equal("250 2.0.0 Ok\r\n", await client.WaitAsync(timeout));
+    }
+
+    /// <summary>A certificate for localhost, made for the test and valid for a day either side of now.</summary>
+    static X509Certificate2 SelfSigned()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+    }
+
+    /// <summary>The client's TLS over a coalescing stream, trusting exactly <paramref name="certificate"/>.</summary>
+    static SslStream ClientTls(LoopbackConnection tcp, X509Certificate2 certificate) =>
+        new(new WriteCoalescingStream(tcp.Client.GetStream(), 64 * 1024), leaveInnerStreamOpen: false,
+            (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString());
 }
 
 /// <summary>Both ends of a TCP connection on the loopback, Nagle off at the client's end.</summary>
