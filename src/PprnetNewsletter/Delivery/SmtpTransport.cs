@@ -57,6 +57,14 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
             }
         }
 
+        /// <summary>
+        /// Closes the socket if <paramref name="ct"/> fires before the registration is disposed. MailKit's synchronous
+        /// reads on a stream it was handed do not watch the token (its own socket reads poll for it); a closed socket
+        /// ends them, so a time-out or a stop does not wait on the server.
+        /// </summary>
+        public CancellationTokenRegistration CloseOn(CancellationToken ct) =>
+            ct.UnsafeRegister(static socket => ((Socket)socket!).Dispose(), Socket);
+
         public void Close()
         {
             Client.Dispose();
@@ -73,9 +81,8 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
             string reply;
             try
             {
-                // The time-out (Smtp:Timeout per attempt, connecting included) and a stop arrive through the token. MailKit's
-                // synchronous reads on a stream it was handed do not watch it; closing the socket ends them.
-                using (ct.UnsafeRegister(static socket => ((Socket)socket!).Dispose(), connection.Socket))
+                // The time-out (Smtp:Timeout per attempt, connecting included) and a stop arrive through the token.
+                using (connection.CloseOn(ct))
                 {
                     if (!connection.Client.IsConnected)
                     {
@@ -165,7 +172,7 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
                 if (connection.Client.IsConnected)
                 {
                     using var quit = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    using (quit.Token.UnsafeRegister(static socket => ((Socket)socket!).Dispose(), connection.Socket))
+                    using (connection.CloseOn(quit.Token))
                     {
                         connection.Client.Disconnect(quit: true, quit.Token);
                     }
