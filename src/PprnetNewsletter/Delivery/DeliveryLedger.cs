@@ -310,22 +310,26 @@ public sealed class DeliveryLedger(Db db)
     /// prepared once, for the whole run: a send commits hundreds of small groups a second, and opening a pooled
     /// connection and parsing the statements again for each cost more than the rows themselves.
     /// </summary>
-    public async Task<OutcomeWriter> OpenOutcomeWriterAsync(CancellationToken ct = default)
+    public OutcomeWriter OpenOutcomeWriter()
     {
-        var connection = await db.OpenAsync(ct);
+        var connection = db.Open();
         try
         {
             return new OutcomeWriter(connection);
         }
         catch
         {
-            await connection.DisposeAsync();
+            connection.Dispose();
             throw;
         }
     }
 
     /// <summary>Commits groups of outcomes, each in one transaction: every row's new state and its history entry.</summary>
-    public sealed class OutcomeWriter : IAsyncDisposable
+    /// <remarks>
+    /// Synchronous, for the engine's writer thread: SQLite has no asynchronous I/O, and a writer on the thread pool
+    /// woke a pool thread for every commit.
+    /// </remarks>
+    public sealed class OutcomeWriter : IDisposable
     {
         readonly SqliteConnection _connection;
         readonly RawStatement _begin;
@@ -345,16 +349,12 @@ public sealed class DeliveryLedger(Db db)
             _insert = new Statement(connection, RecordAttempt);
         }
 
-        /// <remarks>
-        /// Synchronous work behind an asynchronous signature, as with every SQLite call: SQLite has no asynchronous I/O.
-        /// </remarks>
-        public Task RecordAsync(IReadOnlyCollection<DeliveryOutcome> outcomes, CancellationToken ct = default)
+        public void Record(IReadOnlyCollection<DeliveryOutcome> outcomes)
         {
             if (outcomes.Count == 0)
             {
-                return Task.CompletedTask;
+                return;
             }
-            ct.ThrowIfCancellationRequested();
             _begin.Execute();
             try
             {
@@ -371,16 +371,15 @@ public sealed class DeliveryLedger(Db db)
                 _rollback.Execute();
                 throw;
             }
-            return Task.CompletedTask;
         }
 
-        public ValueTask DisposeAsync()
+        public void Dispose()
         {
             foreach (var statement in new IDisposable[] { _begin, _commit, _rollback, _update, _insert })
             {
                 statement.Dispose();
             }
-            return _connection.DisposeAsync();
+            _connection.Dispose();
         }
 
         /// <summary>One of the two statements, with the positions of its parameters (each has a subset of them).</summary>

@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using MimeKit;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Subscribers;
@@ -35,8 +35,8 @@ public sealed record SendResult(
 
 /// <summary>
 /// One pass of the engine over an edition's ledger: a claimer leases batches of rows, workers (one per SMTP
-/// connection, each on a thread of its own) compose and send, and a single writer commits each outcome right after
-/// the server's reply, in small groups. A crash at any moment loses nothing: unclaimed rows stay pending, claimed
+/// connection, each on a thread of its own) compose and send, and a single writer, on a thread of its own too, commits
+/// each outcome right after the server's reply, in small groups. A crash at any moment loses nothing: unclaimed rows stay pending, claimed
 /// ones come back when their lease runs out, and only rows whose outcome was not committed yet are sent twice. Those
 /// are at most three per connection whatever the writer's pace: a worker takes a slot before it works on a row, and
 /// the slot comes back once the row's outcome is committed.
@@ -113,18 +113,18 @@ sealed class SendRun
 
         // The next batch is claimed when a quarter of one is left: ~20 ms of sending at full speed to claim it in.
         using var work = new ClaimedQueue(lowWater: Math.Max(_workers, _batchSize / 4));
-        var outcomes = Channel.CreateUnbounded<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)>(
-            new UnboundedChannelOptions { SingleReader = true });
+        using var outcomes = new BlockingCollection<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)>();
 
         var claimer = Task.Run(() => ClaimAsync(work));
         // A thread of its own per connection: the synchronous SMTP exchange blocks it, not the thread pool.
-        var workers = Enumerable.Range(0, _workers).Select(_ => Task.Factory.StartNew(() => Work(work, outcomes.Writer),
-            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
-        var writer = Task.Run(() => WriteAsync(outcomes.Reader));
+        var workers = Enumerable.Range(0, _workers).Select(_ => OnThreadOfItsOwn(() => Work(work, outcomes))).ToArray();
+        // The writer too: waiting for outcomes on the thread pool woke a pool thread for every commit, and the pool's
+        // idle threads spun between wake-ups.
+        var writer = OnThreadOfItsOwn(() => Write(outcomes));
 
         await claimer;
         await Task.WhenAll(workers);
-        outcomes.Writer.Complete();
+        outcomes.CompleteAdding();
         await writer;
 
         // Rows claimed but never attempted (a stop, an outage, a fatal error) go straight back to the queue.
@@ -148,6 +148,9 @@ sealed class SendRun
     }
 
     DateTimeOffset Now => _deps.Clock.GetUtcNow();
+
+    static Task OnThreadOfItsOwn(Action body) =>
+        Task.Factory.StartNew(body, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     TimeSpan Elapsed => _deps.Clock.GetElapsedTime(_startTimestamp);
 
@@ -181,7 +184,7 @@ sealed class SendRun
         }
     }
 
-    void Work(ClaimedQueue work, ChannelWriter<(ClaimedDelivery, DeliveryOutcome, SmtpFailure?)> outcomes)
+    void Work(ClaimedQueue work, BlockingCollection<(ClaimedDelivery, DeliveryOutcome, SmtpFailure?)> outcomes)
     {
         while (work.TryTake(out var row, _halt.Token))
         {
@@ -204,7 +207,7 @@ sealed class SendRun
                     continue;
                 }
                 // Unbounded, and completed only once every worker has ended: always taken.
-                outcomes.TryWrite((row, outcome, failure));
+                outcomes.Add((row, outcome, failure));
             }
             catch (Exception e)
             {
@@ -311,28 +314,30 @@ sealed class SendRun
         $"Sending {_edition.Month} stopped: {failure.Summary}. Check Smtp:Host, Smtp:Port, Smtp:Security, Smtp:Username and " +
         $"Smtp:Password, then run 'digest send {_edition.Month}' again; nothing was marked failed.";
 
-    async Task WriteAsync(ChannelReader<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)> outcomes)
+    void Write(BlockingCollection<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)> outcomes)
     {
         var group = new List<(ClaimedDelivery Row, DeliveryOutcome Outcome, SmtpFailure? Failure)>();
         try
         {
-            await using var ledger = await _deps.Ledger.OpenOutcomeWriterAsync(CancellationToken.None);
-            while (await outcomes.WaitToReadAsync())
+            using var ledger = _deps.Ledger.OpenOutcomeWriter();
+            while (outcomes.TryTake(out var first, Timeout.Infinite))
             {
                 // Whatever is waiting, in one transaction: groups stay small while commits keep up, and never exceed
                 // the slots of the rows in work.
-                while (outcomes.TryRead(out var item))
+                group.Add(first);
+                while (outcomes.TryTake(out var item))
                 {
                     group.Add(item);
                 }
-                await ledger.RecordAsync(group.Select(g => g.Outcome).ToList(), CancellationToken.None);
+                ledger.Record(group.Select(g => g.Outcome).ToList());
                 _unsettled.Release(group.Count);
                 foreach (var (row, outcome, failure) in group)
                 {
                     Count(outcome.State);
                     if (failure is { NoSuchUser: true } && row.Recipient is { } recipient)
                     {
-                        await _deps.Subscribers.MarkBouncedAsync(recipient.SubscriberId, Bounce, $"{_edition.Month}: {failure.Summary}");
+                        // Rare, and asynchronous in signature only (SQLite): waiting for it on this thread costs nothing.
+                        _deps.Subscribers.MarkBouncedAsync(recipient.SubscriberId, Bounce, $"{_edition.Month}: {failure.Summary}").GetAwaiter().GetResult();
                     }
                 }
                 group.Clear();
@@ -342,8 +347,8 @@ sealed class SendRun
         catch (Exception e)
         {
             Halt(e);
-            // Drain, so workers never block on a full queue; those rows stay 'sending' and come back after their lease.
-            while (outcomes.TryRead(out _))
+            // What is waiting is dropped: those rows stay 'sending' and come back after their lease.
+            while (outcomes.TryTake(out _))
             {
             }
         }

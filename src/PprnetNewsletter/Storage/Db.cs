@@ -31,20 +31,36 @@ public sealed class Db
 
     int BusyTimeoutMilliseconds { get; }
 
-    public async Task<SqliteConnection> OpenAsync(CancellationToken ct = default)
+    /// <remarks>SQLite has no asynchronous I/O: this completes synchronously, as Microsoft.Data.Sqlite's own OpenAsync does.</remarks>
+    public Task<SqliteConnection> OpenAsync(CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
+        return Task.FromResult(Open());
+    }
+
+    /// <summary>For code on a thread of its own (the sending engine's outcome writer).</summary>
+    public SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(ct);
-        // The pool hands back the same SQLite handle again and again; its settings stay with it, so they are
-        // applied once per physical connection rather than on every open (the ledger opens for every commit).
-        if (!_configured.TryGetValue(connection.Handle!, out _))
+        connection.Open();
+        try
         {
-            // synchronous=NORMAL is durable across a process crash in WAL mode (only power loss can drop the last
-            // commits), and makes each commit several times cheaper than FULL.
-            await connection.ExecuteAsync($"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL;");
-            _configured.AddOrUpdate(connection.Handle!, Configured);
+            // The pool hands back the same SQLite handle again and again; its settings stay with it, so they are
+            // applied once per physical connection rather than on every open (the ledger opens for every commit).
+            if (!_configured.TryGetValue(connection.Handle!, out _))
+            {
+                // synchronous=NORMAL is durable across a process crash in WAL mode (only power loss can drop the last
+                // commits), and makes each commit several times cheaper than FULL.
+                connection.Execute($"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL;");
+                _configured.AddOrUpdate(connection.Handle!, Configured);
+            }
+            return connection;
         }
-        return connection;
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
     static readonly object Configured = new();

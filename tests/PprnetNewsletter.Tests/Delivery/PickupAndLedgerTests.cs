@@ -77,12 +77,12 @@ public class PickupAndLedgerTests
         DeliveryOutcome Sent(ClaimedDelivery row) =>
             new(row.DeliveryId, 0, DeliveryState.Sent, now, Reply: "250 2.0.0 Ok", MessageId: $"m{row.DeliveryId}@example.org");
 
-        await using var writer = await ledger.OpenOutcomeWriterAsync();
+        using var writer = ledger.OpenOutcomeWriter();
         // The second outcome breaks the table's CHECK on states, after the first was written in the same transaction.
         var broken = Sent(claimed[1]) with { State = "lost" };
-        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => writer.RecordAsync([Sent(claimed[0]), broken]));
+        Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() => writer.Record([Sent(claimed[0]), broken]));
         var afterFailure = await StatesAsync(test);
-        await writer.RecordAsync([Sent(claimed[0]), Sent(claimed[1]), Sent(claimed[2])]);
+        writer.Record([Sent(claimed[0]), Sent(claimed[1]), Sent(claimed[2])]);
 
         Assert.Equal(new Dictionary<string, long> { ["sending"] = 3 }, afterFailure);
         Assert.Equal(new Dictionary<string, long> { ["sent"] = 3 }, await StatesAsync(test));
