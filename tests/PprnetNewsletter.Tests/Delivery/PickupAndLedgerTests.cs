@@ -31,6 +31,22 @@ public class PickupAndLedgerTests
     }
 
     [Fact]
+    public async Task A_send_longer_than_one_claimed_batch_tops_the_queue_up_until_everyone_has_their_email()
+    {
+        // 256 rows per claim: three batches, so the claimer sleeps on the queue and is woken to claim twice more.
+        await using var test = await TestApp.CreateAsync();
+        await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, 700);
+
+        // A claimer that is never woken would leave the send waiting forever: fail instead.
+        var result = await test.Sender().SendAsync(Month).WaitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(700L, result.Sent);
+        Assert.Equal(700, Directory.GetFiles(test.OutboxPath, "*.eml").Length);
+        Assert.Equal(new Dictionary<string, long> { ["sent"] = 700 }, await StatesAsync(test));
+    }
+
+    [Fact]
     public async Task A_dry_run_composes_and_counts_but_sends_and_records_nothing()
     {
         await using var test = await TestApp.CreateAsync();
