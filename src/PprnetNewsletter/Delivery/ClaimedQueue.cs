@@ -38,7 +38,10 @@ sealed class ClaimedQueue(int lowWater) : IDisposable
         }
     }
 
-    /// <summary>The next row, blocking only while the queue is empty. False once it is completed and empty, or on <paramref name="ct"/>.</summary>
+    /// <summary>
+    /// The next row, blocking only while the queue is empty. False once it is completed and empty, or on
+    /// <paramref name="ct"/>. The take that leaves lowWater rows wakes a claimer waiting to refill.
+    /// </summary>
     public bool TryTake(out ClaimedDelivery row, CancellationToken ct)
     {
         while (!_rows.Reader.TryRead(out row!))

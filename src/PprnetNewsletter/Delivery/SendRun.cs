@@ -35,11 +35,11 @@ public sealed record SendResult(
 
 /// <summary>
 /// One pass of the engine over an edition's ledger: a claimer leases batches of rows, workers (one per SMTP
-/// connection, each on a thread of its own) compose and send, and a single writer, on a thread of its own too, commits
-/// each outcome right after the server's reply, in small groups. A crash at any moment loses nothing: unclaimed rows stay pending, claimed
-/// ones come back when their lease runs out, and only rows whose outcome was not committed yet are sent twice. Those
-/// are at most three per connection whatever the writer's pace: a worker takes a slot before it works on a row, and
-/// the slot comes back once the row's outcome is committed.
+/// connection, each on a thread of its own) compose and send, and a single writer, on a thread of its own too,
+/// commits each outcome right after the server's reply, in small groups. A crash at any moment loses nothing:
+/// unclaimed rows stay pending, claimed ones come back when their lease runs out, and only rows whose outcome was not
+/// committed yet are sent twice. Those are at most three per connection whatever the writer's pace: a worker takes a
+/// slot before it works on a row, and the slot comes back once the row's outcome is committed.
 /// </summary>
 sealed class SendRun
 {
@@ -149,10 +149,10 @@ sealed class SendRun
 
     DateTimeOffset Now => _deps.Clock.GetUtcNow();
 
+    TimeSpan Elapsed => _deps.Clock.GetElapsedTime(_startTimestamp);
+
     static Task OnThreadOfItsOwn(Action body) =>
         Task.Factory.StartNew(body, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-    TimeSpan Elapsed => _deps.Clock.GetElapsedTime(_startTimestamp);
 
     async Task ClaimAsync(ClaimedQueue work)
     {
