@@ -93,7 +93,11 @@ static class SendBench
 
             // The send is a real `digest send` process, as an operator runs it: its memory is the product's alone, not
             // this harness's (which also holds a host for seeding and the samples for the sends below).
+            var sinkCpu = sink.TotalProcessorTime;
+            var steal = StealTime();
             var send = await SendInOwnProcessAsync(config, month, ct);
+            sinkCpu = sink.TotalProcessorTime - sinkCpu;
+            steal = StealTime() - steal;
             var counts = (await ledger.CountsAsync(edition.Id, topReasons: 3, ct)).ByState;
             long Count(string state) => counts.TryGetValue(state, out var n) ? n : 0;
             var sent = Count(DeliveryState.Sent);
@@ -110,6 +114,12 @@ static class SendBench
                 $"{firstSent.TotalSeconds:N2} s (from the edition's start to its first message sent)."));
             report.Add(string.Create(c, $"Peak RSS of the `digest send` process: {send.PeakRssMb:N0} MB (whole process, start-up included; " +
                 $"{send.Wall.TotalSeconds:N1} s from start to exit)."));
+            // What the machine gave: on a shared host these swing from run to run, and the rates with them.
+            var stolen = steal is { } st
+                ? string.Create(c, $", and the hypervisor took {st.TotalMicroseconds / Math.Max(1, sent):N0} µs per message from the machine (steal " +
+                    $"time: beyond a few tens of µs the host is busy, and the figures do not compare with a quiet run's)")
+                : "";
+            report.Add(string.Create(c, $"During the send smtp-sink used {sinkCpu.TotalMicroseconds / Math.Max(1, sent):N0} µs of CPU per message{stolen}."));
 
             // The enqueue on its own, in this process: another edition for the same subscribers, into a ledger that
             // already holds the first one's rows (as every month after the first does).
@@ -217,6 +227,24 @@ static class SendBench
             throw new InvalidOperationException($"digest send {month} exited with {process.ExitCode}: {await error}{await output}");
         }
         return new ProcessUse(watch.Elapsed, cpu, peak, written);
+    }
+
+    /// <summary>
+    /// CPU time the hypervisor has taken from this machine since boot, all cores together: the "steal" column of the
+    /// cpu line of /proc/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux). Null where there is no such file.
+    /// </summary>
+    static TimeSpan? StealTime()
+    {
+        const string stat = "/proc/stat";
+        if (!File.Exists(stat))
+        {
+            return null;
+        }
+        // cpu  user nice system idle iowait irq softirq steal ...
+        var fields = File.ReadLines(stat).First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length > 8 && long.TryParse(fields[8], NumberStyles.Integer, CultureInfo.InvariantCulture, out var ticks)
+            ? TimeSpan.FromMilliseconds(ticks * 10)
+            : null;
     }
 
     /// <summary>The "write_bytes" line of /proc/PID/io: what the process has caused to be written to storage so far.</summary>
