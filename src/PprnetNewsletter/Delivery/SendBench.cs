@@ -379,14 +379,14 @@ static class SendBench
     {
         var next = -1;
         var watch = Stopwatch.StartNew();
-        Task.WaitAll(Enumerable.Range(0, threads).Select(thread => Task.Factory.StartNew(() =>
+        Task.WaitAll(Enumerable.Range(0, threads).Select(thread => SendRun.OnThreadOfItsOwn(() =>
         {
             int i;
             while ((i = Interlocked.Increment(ref next)) < BareMessages)
             {
                 send(thread, i);
             }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+        })));
         return BareMessages / watch.Elapsed.TotalSeconds;
     }
 

@@ -151,7 +151,8 @@ sealed class SendRun
 
     TimeSpan Elapsed => _deps.Clock.GetElapsedTime(_startTimestamp);
 
-    static Task OnThreadOfItsOwn(Action body) =>
+    /// <summary>Runs <paramref name="body"/> on a dedicated thread, not the thread pool: for loops that block.</summary>
+    internal static Task OnThreadOfItsOwn(Action body) =>
         Task.Factory.StartNew(body, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     async Task ClaimAsync(ClaimedQueue work)
