@@ -94,14 +94,15 @@ public sealed class DeliveryLedger(Db db)
 
     // Expired leases and due deferred rows first (few: the rows in 'sending' through ix_deliveries_state, the deferred
     // ones through their partial index), then pending rows in order: three statements in one transaction, each able to
-    // use its own index.
+    // use its own index. Expired leases are taken from other runs only: a run's own rows can wait in its queue past
+    // their lease when sending is slow, and are still on their way.
     static readonly string[] Claims = [.. new[]
     {
-        "state = 'sending' AND lease_until < @now AND edition_id = @editionId",
+        "state = 'sending' AND lease_until < @now AND lease_owner IS NOT @owner AND edition_id = @editionId",
         "state = 'deferred' AND next_attempt_at <= @now AND edition_id = @editionId",
         "edition_id = @editionId AND state = 'pending' ORDER BY id",
     }.Select(rows => $"""
-        UPDATE deliveries SET state = 'sending', lease_until = @leaseUntil, updated_at = @now
+        UPDATE deliveries SET state = 'sending', lease_until = @leaseUntil, lease_owner = @owner, updated_at = @now
         WHERE id IN (SELECT id FROM deliveries WHERE {rows} LIMIT @limit)
         RETURNING id
         """)];
@@ -117,7 +118,7 @@ public sealed class DeliveryLedger(Db db)
 
     const string RecordOutcome = """
         UPDATE deliveries
-        SET state = @state, attempts = attempts + 1, lease_until = NULL, next_attempt_at = @next,
+        SET state = @state, attempts = attempts + 1, lease_until = NULL, lease_owner = NULL, next_attempt_at = @next,
             first_attempt_at = coalesce(first_attempt_at, @at), last_error = @error, smtp_code = @code,
             enhanced_status = @enhanced, smtp_reply = @reply, message_id = coalesce(@messageId, message_id),
             updated_at = @at, sent_at = CASE WHEN @state = 'sent' THEN @at ELSE sent_at END
@@ -131,7 +132,7 @@ public sealed class DeliveryLedger(Db db)
         """;
 
     const string Release = """
-        UPDATE deliveries SET state = 'pending', lease_until = NULL, updated_at = @now
+        UPDATE deliveries SET state = 'pending', lease_until = NULL, lease_owner = NULL, updated_at = @now
         WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'sending'
         """;
 
@@ -274,10 +275,11 @@ public sealed class DeliveryLedger(Db db)
 
     /// <summary>
     /// Atomically takes up to <paramref name="limit"/> rows that need work (pending, lease expired, deferred and due)
-    /// and leases them until <paramref name="leaseUntil"/>. Two processes never claim the same row.
+    /// and leases them to <paramref name="owner"/> (one run) until <paramref name="leaseUntil"/>. Two processes never
+    /// claim the same row, and a run never claims back its own.
     /// </summary>
     public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(
-        long editionId, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct = default)
+        long editionId, long owner, int limit, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
         await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
@@ -285,7 +287,7 @@ public sealed class DeliveryLedger(Db db)
         foreach (var claim in Claims)
         {
             ids.AddRange(await connection.QueryAsync<long>(new CommandDefinition(
-                claim, new { editionId, limit = limit - ids.Count, now, leaseUntil }, tx, cancellationToken: ct)));
+                claim, new { editionId, owner, limit = limit - ids.Count, now, leaseUntil }, tx, cancellationToken: ct)));
         }
         if (ids.Count == 0)
         {

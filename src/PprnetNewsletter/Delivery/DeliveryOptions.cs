@@ -38,8 +38,9 @@ public sealed class DeliveryOptions
     public TimeSpan RetryPollInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// How long a claimed row belongs to the process that claimed it. A row still 'sending' after its lease
-    /// (its process died) goes back to work; keep it well above one message's worst case with retries.
+    /// How long a claimed row belongs to the run that claimed it. A row still 'sending' after its lease (its process
+    /// died) goes back to work for any other run; keep it well above the time one claimed batch (up to 256 rows)
+    /// takes to send, retries included, or a second process sending the same edition may repeat some of them.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00",
         ErrorMessage = "Delivery:LeaseDuration must be between 00:00:01 and 1.00:00:00")]

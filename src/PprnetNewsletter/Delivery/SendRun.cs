@@ -58,6 +58,8 @@ sealed class SendRun
     readonly CancellationTokenSource _halt;
     readonly CancellationTokenSource _inFlight = new();
     readonly long _startTimestamp;
+    // Names this run on the rows it leases, so it never claims back its own rows whose lease ran out while queued.
+    readonly long _leaseOwner = Random.Shared.NextInt64(1, long.MaxValue);
     readonly int _workers;
     readonly int _batchSize;
     readonly SemaphoreSlim _unsettled;
@@ -162,7 +164,7 @@ sealed class SendRun
             while (!_halt.IsCancellationRequested)
             {
                 var now = Now;
-                var batch = await _deps.Ledger.ClaimAsync(_edition.Id, _batchSize, now, now + _deps.Options.LeaseDuration, CancellationToken.None);
+                var batch = await _deps.Ledger.ClaimAsync(_edition.Id, _leaseOwner, _batchSize, now, now + _deps.Options.LeaseDuration, CancellationToken.None);
                 if (batch.Count == 0)
                 {
                     return;

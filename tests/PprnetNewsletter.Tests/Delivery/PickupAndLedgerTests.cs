@@ -81,6 +81,27 @@ public class PickupAndLedgerTests
     }
 
     [Fact]
+    public async Task A_lease_that_ran_out_is_claimed_by_another_run_but_never_by_the_run_holding_it()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var edition = await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, 3);
+        var ledger = test.Get<DeliveryLedger>();
+        var now = DateTimeOffset.UtcNow;
+        await ledger.StartAsync(edition, now, skipWithoutMatch: false);
+
+        var held = await ledger.ClaimAsync(edition, owner: 1, 2, now, now.AddSeconds(1));
+        var later = now.AddSeconds(5);
+        var sameRun = await ledger.ClaimAsync(edition, owner: 1, 10, later, later.AddSeconds(1));
+        var otherRun = await ledger.ClaimAsync(edition, owner: 2, 10, later, later.AddSeconds(1));
+
+        Assert.Equal(2, held.Count);
+        // The same run gets only the row it never had; another run takes over the two whose lease ran out.
+        Assert.DoesNotContain(Assert.Single(sameRun).DeliveryId, held.Select(r => r.DeliveryId));
+        Assert.Equal(held.Select(r => r.DeliveryId), otherRun.Select(r => r.DeliveryId));
+    }
+
+    [Fact]
     public async Task A_group_of_outcomes_that_fails_part_way_commits_none_of_them_and_the_writer_carries_on()
     {
         await using var test = await TestApp.CreateAsync();
@@ -89,7 +110,7 @@ public class PickupAndLedgerTests
         var ledger = test.Get<DeliveryLedger>();
         var now = DateTimeOffset.UtcNow;
         await ledger.StartAsync(edition, now, skipWithoutMatch: false);
-        var claimed = await ledger.ClaimAsync(edition, 10, now, now.AddMinutes(5));
+        var claimed = await ledger.ClaimAsync(edition, owner: 1, 10, now, now.AddMinutes(5));
         DeliveryOutcome Sent(ClaimedDelivery row) =>
             new(row.DeliveryId, 0, DeliveryState.Sent, now, Reply: "250 2.0.0 Ok", MessageId: $"m{row.DeliveryId}@example.org");
 

@@ -121,6 +121,27 @@ public class SmtpDeliveryTests
     }
 
     [Fact]
+    public async Task A_send_that_outlasts_its_leases_still_sends_each_subscriber_one_message()
+    {
+        await using var smtp = await SmtpTestServer.StartAsync();
+        var config = Fast(smtp.ClientConfig(connections: 1));
+        config["Delivery:LeaseDuration"] = "00:00:01";
+        await using var test = await TestApp.CreateAsync(config);
+        await SeedEditionAsync(test);
+        var emails = await SeedSubscribersAsync(test, 300);
+        // Each message takes a tenth of a second on the send's clock, so the rows of the first claim (256) are still
+        // queued long after their one-second lease when the next claim comes.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        smtp.BeforeAccept = _ => clock.Advance(TimeSpan.FromMilliseconds(100));
+
+        var result = await test.Sender(clock).SendAsync(Month);
+
+        Assert.Equal(300, result.Sent);
+        Assert.Equal(300, smtp.Received.Count);
+        Assert.All(emails, e => Assert.Equal(1, smtp.CountByRecipient()[e]));
+    }
+
+    [Fact]
     public async Task With_the_server_down_rows_are_deferred_and_the_periodic_retry_delivers_them_once_it_is_back()
     {
         await using var smtp = await SmtpTestServer.StartAsync();
