@@ -164,7 +164,8 @@ sealed class SendRun
             while (!_halt.IsCancellationRequested)
             {
                 var now = Now;
-                var batch = await _deps.Ledger.ClaimAsync(_edition.Id, _leaseOwner, _batchSize, now, now + _deps.Options.LeaseDuration, CancellationToken.None);
+                var batch = await _deps.Ledger.ClaimAsync(_edition.Id, _leaseOwner, _batchSize, now, now + _deps.Options.LeaseDuration,
+                    CancellationToken.None);
                 if (batch.Count == 0)
                 {
                     return;

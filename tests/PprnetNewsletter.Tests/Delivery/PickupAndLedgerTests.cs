@@ -84,11 +84,7 @@ public class PickupAndLedgerTests
     public async Task A_lease_that_ran_out_is_claimed_by_another_run_but_never_by_the_run_holding_it()
     {
         await using var test = await TestApp.CreateAsync();
-        var edition = await SeedEditionAsync(test);
-        await SeedSubscribersAsync(test, 3);
-        var ledger = test.Get<DeliveryLedger>();
-        var now = DateTimeOffset.UtcNow;
-        await ledger.StartAsync(edition, now, skipWithoutMatch: false);
+        var (ledger, edition, now) = await StartWithSubscribersAsync(test, 3);
 
         var held = await ledger.ClaimAsync(edition, owner: 1, 2, now, now.AddSeconds(1));
         var later = now.AddSeconds(5);
@@ -105,11 +101,7 @@ public class PickupAndLedgerTests
     public async Task A_group_of_outcomes_that_fails_part_way_commits_none_of_them_and_the_writer_carries_on()
     {
         await using var test = await TestApp.CreateAsync();
-        var edition = await SeedEditionAsync(test);
-        await SeedSubscribersAsync(test, 3);
-        var ledger = test.Get<DeliveryLedger>();
-        var now = DateTimeOffset.UtcNow;
-        await ledger.StartAsync(edition, now, skipWithoutMatch: false);
+        var (ledger, edition, now) = await StartWithSubscribersAsync(test, 3);
         var claimed = await ledger.ClaimAsync(edition, owner: 1, 10, now, now.AddMinutes(5));
         DeliveryOutcome Sent(ClaimedDelivery row) =>
             new(row.DeliveryId, 0, DeliveryState.Sent, now, Reply: "250 2.0.0 Ok", MessageId: $"m{row.DeliveryId}@example.org");
@@ -163,5 +155,16 @@ public class PickupAndLedgerTests
         await using var test = await TestApp.CreateAsync(new Dictionary<string, string?> { ["Smtp:Security"] = value });
 
         Assert.Equal(expected, test.Get<Microsoft.Extensions.Options.IOptions<SmtpOptions>>().Value.Security);
+    }
+
+    /// <summary>An edition started (its rows enqueued, all pending) for <paramref name="subscribers"/> new subscribers.</summary>
+    static async Task<(DeliveryLedger Ledger, long Edition, DateTimeOffset Now)> StartWithSubscribersAsync(TestApp test, int subscribers)
+    {
+        var edition = await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, subscribers);
+        var ledger = test.Get<DeliveryLedger>();
+        var now = DateTimeOffset.UtcNow;
+        await ledger.StartAsync(edition, now, skipWithoutMatch: false);
+        return (ledger, edition, now);
     }
 }
