@@ -36,10 +36,11 @@ public sealed record SendResult(
 /// <summary>
 /// One pass of the engine over an edition's ledger: a claimer leases batches of rows, workers (one per SMTP
 /// connection, each on a thread of its own) compose and send, and a single writer, on a thread of its own too,
-/// commits each outcome right after the server's reply, in small groups. A crash at any moment loses nothing:
+/// commits the outcomes within milliseconds of the server's reply, in groups. A crash at any moment loses nothing:
 /// unclaimed rows stay pending, claimed ones come back when their lease runs out, and only rows whose outcome was not
-/// committed yet are sent twice. Those are at most three per connection whatever the writer's pace: a worker takes a
-/// slot before it works on a row, and the slot comes back once the row's outcome is committed.
+/// committed yet are sent twice. Those are at most <see cref="UnsettledPerConnection"/> per connection whatever the
+/// writer's pace: a worker takes a slot before it works on a row, and the slot comes back once the row's outcome is
+/// committed.
 /// </summary>
 sealed class SendRun
 {
@@ -47,6 +48,23 @@ sealed class SendRun
     static readonly TimeSpan InFlightGrace = TimeSpan.FromSeconds(1.5);
 
     static readonly TimeSpan LongestDeferral = TimeSpan.FromHours(6);
+
+    /// <summary>
+    /// Rows in work or not yet committed, per connection: the most a crash can send twice. One is on the wire; the
+    /// others cover the outcomes gathering for the next commit (<see cref="CommitGathering"/>, about two messages'
+    /// worth at full speed) and a commit slowed by a checkpoint (~10 ms). Commits that keep up never hold a connection
+    /// back; a writer that falls behind (a slow disk, another process holding the database) holds the sending back
+    /// instead of piling up sends that a crash would repeat.
+    /// </summary>
+    internal const int UnsettledPerConnection = 8;
+
+    /// <summary>
+    /// How long the writer lets outcomes gather before committing them. A commit costs about the same for one row as
+    /// for ten (the same few pages go to the write-ahead log), and committing each outcome as it came took a fifth of
+    /// the send's CPU: a group of about six writes a third of the log and leaves that CPU to the connections and the
+    /// relay (docs/benchmarks.md).
+    /// </summary>
+    static readonly TimeSpan CommitGathering = TimeSpan.FromMilliseconds(2);
 
     static readonly ConsentContext Bounce = new(ConsentSource.Bounce);
 
@@ -86,11 +104,7 @@ sealed class SendRun
         var rate = deps.Smtp.MessagesPerSecond;
         // Claimed rows wait in the queue under their lease: under a rate limit, claim no more than a few seconds' worth.
         _batchSize = rate > 0 ? Math.Clamp(rate * 5, _workers, 256) : 256;
-        // Rows in work or not yet committed, three per connection: one on the wire, one in the commit under way and one
-        // waiting for the next. Commits that keep up never hold a connection back; a writer that falls behind (a slow
-        // disk, another process holding the database) holds the sending back instead of piling up sends that a
-        // crash would repeat.
-        _unsettled = new SemaphoreSlim(3 * _workers, 3 * _workers);
+        _unsettled = new SemaphoreSlim(UnsettledPerConnection * _workers, UnsettledPerConnection * _workers);
     }
 
     public async Task<SendResult> ExecuteAsync()
@@ -326,8 +340,9 @@ sealed class SendRun
             using var ledger = _deps.Ledger.OpenOutcomeWriter();
             while (outcomes.TryTake(out var first, Timeout.Infinite))
             {
-                // Whatever is waiting, in one transaction: groups stay small while commits keep up, and never exceed
-                // the slots of the rows in work.
+                // A sleep, not a wait on the queue with a time-out: that spins first, on a machine whose other core
+                // the relay may need. Then whatever is waiting, in one transaction (never more than the slots).
+                Thread.Sleep(CommitGathering);
                 group.Add(first);
                 while (outcomes.TryTake(out var item))
                 {
