@@ -1,9 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
+using Dapper;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using MimeKit.Cryptography;
 using Org.BouncyCastle.Crypto;
+using PprnetNewsletter.Delivery;
+using PprnetNewsletter.Storage;
 using PprnetNewsletter.Tests.Support;
 using static PprnetNewsletter.Tests.Digests.DigestTestData;
 
@@ -88,6 +91,48 @@ public class DkimTests
             tampered[at] = (byte)'B';
             var changed = MimeMessage.Load(new MemoryStream(tampered));
             Assert.False(await verifier.VerifyAsync(changed, changed.Headers.Single(h => h.Id == HeaderId.DkimSignature)));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Sent_over_smtp_a_signed_digest_arrives_byte_for_byte_with_its_dotted_lines_and_verifies()
+    {
+        var folder = Directory.CreateTempSubdirectory("pprnet-dkim").FullName;
+        try
+        {
+            var (keyPath, record) = GenerateKey(folder);
+            await using var smtp = await SmtpTestServer.StartAsync();
+            var config = smtp.ClientConfig(connections: 1);
+            config["Dkim:Domain"] = "pprnet.example.org";
+            config["Dkim:Selector"] = "mail2023";
+            config["Dkim:PrivateKeyPath"] = keyPath;
+            await using var test = await TestApp.CreateAsync(config);
+            await SeedAsync(test);
+            // Lines that SMTP would have to double the dot of, or that would end the message early, as they stand.
+            const string dotted = "\n\n.\n\n...and a line that starts with dots.\n\n. A dot, then a space.";
+            await using (var connection = await test.Get<Db>().OpenAsync())
+            {
+                await connection.ExecuteAsync("UPDATE summaries SET body_text = body_text || @dotted", new { dotted });
+            }
+            var edition = await Factory(test).PrepareAsync(Month);
+            using var composed = edition!.Compose(await RecipientAsync(test, Ann), 0)!;
+            var (_, expected) = RoundTrip(composed);
+
+            test.Get<IMailTransport>().Send(composed, CancellationToken.None);
+
+            var received = Assert.Single(smtp.Received);
+            // The server keeps the data without the line break that the end-of-data line (CRLF . CRLF) begins with.
+            Assert.Equal(Encoding.ASCII.GetString(expected), Encoding.ASCII.GetString(received.Raw) + "\r\n");
+            var text = received.Message.TextBody!.ReplaceLineEndings("\n");
+            Assert.Contains("\n.\n", text);
+            Assert.Contains("\n...and a line that starts with dots.\n", text);
+            Assert.Contains("\n. A dot, then a space.\n", text);
+            var signature = received.Message.Headers.Single(h => h.Id == HeaderId.DkimSignature);
+            Assert.True(await new DkimVerifier(new Dns(record)).VerifyAsync(received.Message, signature));
         }
         finally
         {

@@ -17,8 +17,8 @@ using SmtpServer.Storage;
 
 namespace PprnetNewsletter.Tests.Support;
 
-/// <summary>A message the test server accepted (replied 250 to).</summary>
-public sealed record ReceivedMessage(string From, IReadOnlyList<string> To, MimeMessage Message);
+/// <summary>A message the test server accepted (replied 250 to), parsed and as its octets arrived (dots un-doubled).</summary>
+public sealed record ReceivedMessage(string From, IReadOnlyList<string> To, MimeMessage Message, byte[] Raw);
 
 /// <summary>A scripted failure for one recipient's next attempt.</summary>
 public sealed record SmtpFault(SmtpFaultStage Stage, int Code = 0, string Text = "")
@@ -176,9 +176,10 @@ public sealed class SmtpTestServer : IAsyncDisposable
                         return new SmtpResponse((SmtpReplyCode)fault.Code, fault.Text);
                 }
             }
-            await using var stream = new MemoryStream(buffer.ToArray());
+            var raw = buffer.ToArray();
+            await using var stream = new MemoryStream(raw);
             var message = await MimeMessage.LoadAsync(stream, cancellationToken);
-            var received = new ReceivedMessage(transaction.From.AsAddress(), to, message);
+            var received = new ReceivedMessage(transaction.From.AsAddress(), to, message, raw);
             server.BeforeAccept?.Invoke(received);
             server._received.Enqueue(received);
             return SmtpResponse.Ok;
