@@ -23,6 +23,16 @@ public class DkimTests
         return (path, "v=DKIM1; k=rsa; p=" + Convert.ToBase64String(rsa.ExportSubjectPublicKeyInfo()));
     }
 
+    /// <summary>Configuration that signs for pprnet.example.org with the key at <paramref name="keyPath"/>, added to <paramref name="config"/>.</summary>
+    static Dictionary<string, string?> Signing(string keyPath, string selector = "mail2023", Dictionary<string, string?>? config = null)
+    {
+        config ??= [];
+        config["Dkim:Domain"] = "pprnet.example.org";
+        config["Dkim:Selector"] = selector;
+        config["Dkim:PrivateKeyPath"] = keyPath;
+        return config;
+    }
+
     sealed class Dns(string record) : DkimPublicKeyLocatorBase
     {
         public string? Asked { get; private set; }
@@ -44,12 +54,7 @@ public class DkimTests
         try
         {
             var (keyPath, record) = GenerateKey(folder);
-            await using var test = await TestApp.CreateAsync(new Dictionary<string, string?>()
-            {
-                ["Dkim:Domain"] = "pprnet.example.org",
-                ["Dkim:Selector"] = "mail2023",
-                ["Dkim:PrivateKeyPath"] = keyPath,
-            });
+            await using var test = await TestApp.CreateAsync(Signing(keyPath));
             await SeedAsync(test);
             var edition = await Factory(test).PrepareAsync(Month);
 
@@ -106,11 +111,7 @@ public class DkimTests
         {
             var (keyPath, record) = GenerateKey(folder);
             await using var smtp = await SmtpTestServer.StartAsync();
-            var config = smtp.ClientConfig(connections: 1);
-            config["Dkim:Domain"] = "pprnet.example.org";
-            config["Dkim:Selector"] = "mail2023";
-            config["Dkim:PrivateKeyPath"] = keyPath;
-            await using var test = await TestApp.CreateAsync(config);
+            await using var test = await TestApp.CreateAsync(Signing(keyPath, config: smtp.ClientConfig(connections: 1)));
             await SeedAsync(test);
             // Lines that SMTP would have to double the dot of, or that would end the message early, as they stand.
             const string dotted = "\n\n.\n\n...and a line that starts with dots.\n\n. A dot, then a space.";
@@ -145,12 +146,7 @@ public class DkimTests
     {
         var missing = Path.Combine(Path.GetTempPath(), Guid.NewGuid().ToString("N"), "dkim.pem");
 
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestApp.CreateAsync(new Dictionary<string, string?>()
-        {
-            ["Dkim:Domain"] = "pprnet.example.org",
-            ["Dkim:Selector"] = "s1",
-            ["Dkim:PrivateKeyPath"] = missing,
-        }));
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestApp.CreateAsync(Signing(missing, "s1")));
 
         Assert.Contains("Dkim:PrivateKeyPath", error.Message);
         Assert.Contains(missing, error.Message);
@@ -165,12 +161,7 @@ public class DkimTests
             var path = Path.Combine(folder, "not-a-key.pem");
             File.WriteAllText(path, "hello");
 
-            var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestApp.CreateAsync(new Dictionary<string, string?>()
-            {
-                ["Dkim:Domain"] = "pprnet.example.org",
-                ["Dkim:Selector"] = "s1",
-                ["Dkim:PrivateKeyPath"] = path,
-            }));
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestApp.CreateAsync(Signing(path, "s1")));
 
             Assert.Contains($"Dkim:PrivateKeyPath: {path}", error.Message);
         }
