@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PprnetNewsletter.Admin;
+using PprnetNewsletter.Bounces;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Digests;
@@ -40,6 +41,7 @@ public static class Program
                 app.ResendVerb(),           // digest resend YYYY-MM (--email EMAIL | --failed | --new)
                 app.StatusVerb(),           // digest status YYYY-MM
             },
+            app.BouncesVerb(),              // bounces poll: one pass over the bounce mailbox
             new Command("bench", "Measure the hot paths on this machine.")
             {
                 app.DigestBenchVerb(),      // bench digest: selection + render + MIME per digest
@@ -86,5 +88,6 @@ public static class Program
         builder.AddDigests();                           // selection, Razor templates, MIME, tokens, DKIM
         builder.AddDelivery();                          // ledger, SMTP pool or pickup directory, retries
         builder.AddScheduling();                        // Quartz: monthly edition, deferred retries
+        builder.AddBounces();                           // VERP, bounce mailbox poll, complaints, mailto unsubscribes
     }
 }

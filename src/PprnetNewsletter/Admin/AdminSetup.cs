@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using PprnetNewsletter.Bounces;
 using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Web;
 
@@ -62,6 +63,7 @@ public static class AdminSetup
         var api = app.MapGroup(RoutePrefix);
         api.MapSubscriberEndpoints();
         api.MapEditionEndpoints();
+        api.MapBounceEndpoints();
         app.MapOpenApi();
         return app;
     }

@@ -88,7 +88,9 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
                     {
                         connection.Open(ct);
                     }
-                    reply = connection.Client.Send(message, ct);
+                    reply = message is EnvelopeMessage { EnvelopeSender: var sender }
+                        ? connection.Client.Send(FormatOptions.Default, message, sender, message.To.Mailboxes, ct)
+                        : connection.Client.Send(message, ct);
                 }
             }
             catch (Exception e) when (ct.IsCancellationRequested && e is not OperationCanceledException)

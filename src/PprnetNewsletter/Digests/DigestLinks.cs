@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using PprnetNewsletter.Bounces;
 using PprnetNewsletter.Hosting;
 
 namespace PprnetNewsletter.Digests;
@@ -7,9 +8,12 @@ namespace PprnetNewsletter.Digests;
 /// Every absolute link an email carries, built from <c>Newsletter:BaseUrl</c> in one place so the web pages
 /// and the emails agree on the routes.
 /// </summary>
-public sealed class DigestLinks(IOptions<NewsletterOptions> options)
+public sealed class DigestLinks(IOptions<NewsletterOptions> options, IOptions<BouncesOptions> bounces)
 {
     readonly NewsletterOptions _newsletter = options.Value;
+
+    /// <summary>Where mailto unsubscribes go: the bounce address when set, whose mailbox the service reads; else From.</summary>
+    readonly string _unsubscribeAddress = bounces.Value.VerpEnabled ? bounces.Value.Address!.Trim() : options.Value.FromAddress;
 
     public string Home => _newsletter.Link("/");
 
@@ -28,5 +32,5 @@ public sealed class DigestLinks(IOptions<NewsletterOptions> options)
     public string Confirm(string token) => _newsletter.Link($"/confirm?token={Uri.EscapeDataString(token)}");
 
     /// <summary>The mailto form of unsubscribe for List-Unsubscribe: the subject identifies the subscriber.</summary>
-    public string UnsubscribeMailto(string token) => $"mailto:{_newsletter.FromAddress}?subject=unsubscribe-{token}";
+    public string UnsubscribeMailto(string token) => $"mailto:{_unsubscribeAddress}?subject=unsubscribe-{token}";
 }

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using MimeKit;
+using PprnetNewsletter.Bounces;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Subscribers;
@@ -17,6 +18,7 @@ public sealed class EditionMessageFactory(
     EmailRenderer renderer,
     MessageAssembly assembly,
     LinkTokens tokens,
+    VerpAddresses verp,
     IOptions<DigestOptions> options) : IEditionMessageFactory
 {
     async Task<IEditionMessages?> IEditionMessageFactory.PrepareAsync(string month, CancellationToken ct) =>
@@ -38,7 +40,7 @@ public sealed class EditionMessageFactory(
                 $"Edition {edition.Month} has {edition.Summaries.Count} summaries; a digest holds at most {DigestSelection.MaxSummariesPerEdition}.");
         }
         var topicNames = (await topics.AllAsync()).ToDictionary(t => t.Id, t => t.Name);
-        var prepared = new EditionMessages(edition, topicNames, renderer, assembly, tokens, options.Value.SendWhenNoMatch);
+        var prepared = new EditionMessages(edition, topicNames, renderer, assembly, tokens, verp, options.Value.SendWhenNoMatch);
         prepared.Warm();
         return prepared;
     }
@@ -56,18 +58,20 @@ public sealed class EditionMessages : IEditionMessages
     readonly EmailRenderer _renderer;
     readonly MessageAssembly _assembly;
     readonly LinkTokens _tokens;
+    readonly VerpAddresses _verp;
     readonly bool _sendWhenNoMatch;
     readonly string _feedbackId;
     readonly ConcurrentDictionary<(ulong Mask, bool HasName), Lazy<PersonalisedEmail>> _variants = new();
 
     internal EditionMessages(Edition edition, IReadOnlyDictionary<long, string> topicNames, EmailRenderer renderer,
-        MessageAssembly assembly, LinkTokens tokens, bool sendWhenNoMatch)
+        MessageAssembly assembly, LinkTokens tokens, VerpAddresses verp, bool sendWhenNoMatch)
     {
         _edition = edition;
         _topicNames = topicNames;
         _renderer = renderer;
         _assembly = assembly;
         _tokens = tokens;
+        _verp = verp;
         _sendWhenNoMatch = sendWhenNoMatch;
         _feedbackId = $"{edition.Month}:digest:pprnet";
     }
@@ -100,7 +104,8 @@ public sealed class EditionMessages : IEditionMessages
             [Slot.Preferences] = links.Preferences(_tokens.Create(recipient.SubscriberId, LinkPurpose.Preferences)),
         };
         var variant = Variant(mask, values.Name.Length > 0);
-        var message = _assembly.Build(variant.Headers, values.Name, recipient.Email, MessageId(recipient, resendCount), variant.Fill(values));
+        var message = _assembly.Build(variant.Headers, values.Name, recipient.Email, MessageId(recipient, resendCount), variant.Fill(values),
+            _verp.For(recipient.SubscriberId, _edition.Id));
         MessageAssembly.AddListUnsubscribe(message, values[Slot.Unsubscribe], links.UnsubscribeMailto(unsubscribeToken));
         _assembly.Sign(message);
         return message;

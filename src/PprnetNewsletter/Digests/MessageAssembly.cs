@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using MimeKit;
+using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
 
 namespace PprnetNewsletter.Digests;
@@ -44,11 +45,14 @@ public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimePro
     }
 
     /// <param name="body">The reader's body, filled in from a rendered email (<see cref="PersonalisedEmail.Fill"/>).</param>
-    public MimeMessage Build(SharedHeaders shared, string toName, string toEmail, string messageId, EncodedAlternative body)
+    /// <param name="envelopeSender">Where bounces go (a VERP address), when not to the From address.</param>
+    public MimeMessage Build(SharedHeaders shared, string toName, string toEmail, string messageId, EncodedAlternative body,
+        MailboxAddress? envelopeSender = null)
     {
         // The parameterless constructor generates a Message-ID from the machine's host name on every message;
         // starting from no headers says exactly what is sent, and copying the shared ones skips encoding them again.
-        var message = new MimeMessage(shared.Headers.Select(h => h.Clone()));
+        var headers = shared.Headers.Select(h => h.Clone());
+        var message = envelopeSender is null ? new MimeMessage(headers) : new EnvelopeMessage(headers, envelopeSender);
         message.To.Add(new MailboxAddress(ReaderValues.CleanName(toName), toEmail));
         message.Date = time.GetUtcNow();
         message.MessageId = messageId;

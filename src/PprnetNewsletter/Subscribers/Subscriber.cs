@@ -64,8 +64,10 @@ public static class ConsentSource
     public const string Preferences = "preferences";
     public const string Bounce = "bounce";
     public const string Email = "email";
+    public const string Complaint = "complaint";
+    public const string Mailto = "mailto";
 
-    public static IReadOnlyList<string> All { get; } = [Form, Admin, Csv, OneClick, Preferences, Bounce, Email];
+    public static IReadOnlyList<string> All { get; } = [Form, Admin, Csv, OneClick, Preferences, Bounce, Email, Complaint, Mailto];
 }
 
 /// <summary>The values stored in consent_events.event.</summary>

@@ -361,6 +361,22 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused, SubscriberStatus.Bounced], context, null, ct);
 
     /// <summary>
+    /// Unsubscribes after a spam complaint and suppresses the address, so an administrator or an import cannot add it
+    /// back: only the person can, through the web form and its confirmation. <paramref name="detail"/> goes into the ledger.
+    /// </summary>
+    public Task<Subscriber?> UnsubscribeAfterComplaintAsync(long id, ConsentContext context, string? detail, CancellationToken ct = default) =>
+        ChangeAsync(id, async (connection, tx, row) =>
+        {
+            if (row.Status != SubscriberStatus.Unsubscribed)
+            {
+                await SetStatusAsync(connection, tx, id, SubscriberStatus.Unsubscribed, ct);
+                await AppendEventAsync(connection, tx, id, ConsentEvent.Unsubscribed, context, detail, ct);
+            }
+            await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.Suppress,
+                new { hash = SuppressionHash(row.Email), reason = "complaint", now = time.GetUtcNow() }, tx, cancellationToken: ct));
+        }, ct);
+
+    /// <summary>
     /// Stops mail to an address that bounces permanently; <paramref name="detail"/> (e.g. the SMTP reply) goes into
     /// the ledger. An unsubscribed address stays unsubscribed.
     /// </summary>
