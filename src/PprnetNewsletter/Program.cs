@@ -66,6 +66,7 @@ public static class Program
         app.MapHealth();                                // GET /health
         app.MapWebPages();                              // subscribe, confirm, preferences, one-click unsubscribe, archive
         app.MapAdminApi();                              // /admin/api behind the bearer key, /openapi/v1.json
+        app.MapBounceWebhooks();                        // /webhooks/ses, postmark, sendgrid, mailgun: provider bounce events
         return app;
     }
 

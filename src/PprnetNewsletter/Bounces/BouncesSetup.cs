@@ -16,6 +16,7 @@ public static class BouncesSetup
         builder.Services.AddSingleton<BounceStore>();
         builder.Services.AddSingleton<BounceHandler>();
         builder.Services.AddSingleton<BounceMailbox>();
+        builder.Services.AddSingleton<WebhookKeys>();
         builder.Services.AddQuartz(q =>
         {
             var poll = new JobKey("bounce-mailbox");
