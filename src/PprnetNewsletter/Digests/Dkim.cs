@@ -20,8 +20,16 @@ public sealed class DkimSigning
         "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Feedback-ID",
     ];
 
+    /// <summary>
+    /// Headers listed once more than they occur (over-signed, RFC 6376 section 8.15): the extra entry signs their
+    /// absence, so a second instance added in transit (a prepended Subject or From, which many readers show instead of
+    /// ours) breaks the signature instead of riding on it.
+    /// </summary>
+    public static readonly IReadOnlyList<string> OverSignedHeaders =
+        ["From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"];
+
     readonly DkimSigner? _signer;
-    readonly string[] _headers = [.. SignedHeaders];
+    readonly string[] _headers = [.. SignedHeaders, .. OverSignedHeaders];
 
     public DkimSigning(IOptions<DkimOptions> options, IHostEnvironment environment)
         : this(options.Value.Enabled ? Load(options.Value, environment.ContentRootPath) : null)

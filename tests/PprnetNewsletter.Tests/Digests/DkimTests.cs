@@ -103,6 +103,41 @@ public class DkimTests
         }
     }
 
+    [Theory]
+    [InlineData("From", "From: Someone Else <ceo@pprnet.example.org>")]
+    [InlineData("To", "To: another@example.org")]
+    [InlineData("Subject", "Subject: Your account is suspended")]
+    [InlineData("Date", "Date: Mon, 1 Jan 2024 00:00:00 +0000")]
+    [InlineData("Message-ID", "Message-ID: <other@pprnet.example.org>")]
+    [InlineData("List-Unsubscribe", "List-Unsubscribe: <https://evil.example/u>")]
+    [InlineData("List-Unsubscribe-Post", "List-Unsubscribe-Post: List-Unsubscribe=One-Click")]
+    public async Task A_second_instance_of_an_identity_or_list_header_added_in_transit_breaks_the_signature(string name, string added)
+    {
+        var folder = Directory.CreateTempSubdirectory("pprnet-dkim").FullName;
+        try
+        {
+            var (keyPath, record) = GenerateKey(folder);
+            await using var test = await TestApp.CreateAsync(Signing(keyPath));
+            await SeedAsync(test);
+            var edition = await Factory(test).PrepareAsync(Month);
+            var (message, raw) = RoundTrip(edition!.Compose(await RecipientAsync(test, Ann), 0)!);
+            var verifier = new DkimVerifier(new Dns(record));
+            Assert.True(await verifier.VerifyAsync(message, message.Headers.Single(h => h.Id == HeaderId.DkimSignature)));
+            var signed = message.Headers.Single(h => h.Id == HeaderId.DkimSignature).Value.Replace(" ", "").Replace("\r\n", "").Replace("\t", "");
+            var listed = signed.Split(';').Single(t => t.TrimStart().StartsWith("h=", StringComparison.Ordinal)).Trim()[2..].Split(':');
+            Assert.Equal(2, listed.Count(h => h.Equals(name, StringComparison.OrdinalIgnoreCase)));
+
+            // Prepended, where a receiver that reads the first instance would take it for the real one.
+            var prepended = MimeMessage.Load(new MemoryStream([.. Encoding.ASCII.GetBytes(added + "\r\n"), .. raw]));
+
+            Assert.False(await verifier.VerifyAsync(prepended, prepended.Headers.Single(h => h.Id == HeaderId.DkimSignature)));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Sent_over_smtp_a_signed_digest_arrives_byte_for_byte_with_its_dotted_lines_and_verifies()
     {
