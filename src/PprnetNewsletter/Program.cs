@@ -42,6 +42,7 @@ public static class Program
                 app.StatusVerb(),           // digest status YYYY-MM
             },
             app.BouncesVerb(),              // bounces poll: one pass over the bounce mailbox
+            app.DkimVerb(),                 // dkim init --domain D --selector S: a signing key and its DNS records
             new Command("bench", "Measure the hot paths on this machine.")
             {
                 app.DigestBenchVerb(),      // bench digest: selection + render + MIME per digest

@@ -152,6 +152,10 @@ public static class WebSetup
         logger.LogInformation("Database: {Path}", app.Services.GetRequiredService<Db>().Path);
         logger.LogInformation("Mail: {Transport}", app.Services.GetRequiredService<IMailTransport>().Describe());
         logger.LogInformation("Listening on {Urls}. Press Ctrl-C to stop.", string.Join(", ", app.ListeningAddresses()));
+        foreach (var warning in StartupWarnings.For(app.Services, app.ListeningAddresses()))
+        {
+            logger.LogWarning("{Warning}", warning);
+        }
         await app.WaitForShutdownAsync(ct);
         return ExitCodes.Success;
     }
