@@ -34,15 +34,15 @@ public static class BounceWebhooks
                 {
                     return null;
                 }
-                var type = Text(notification, "Type");
+                var type = ProviderEvents.Text(notification, "Type");
                 if (type == "SubscriptionConfirmation")
                 {
                     // The service may have no way out to the internet: the administrator confirms by visiting the link.
                     logger.LogWarning("Amazon SNS asks to confirm the subscription of /webhooks/ses to {Topic}: visit {Url}",
-                        Text(notification, "TopicArn"), Text(notification, "SubscribeURL"));
+                        ProviderEvents.Text(notification, "TopicArn"), ProviderEvents.Text(notification, "SubscribeURL"));
                 }
                 return type == "Notification"
-                    ? ProviderEvents.Ses(Text(notification, "MessageId")!, Text(notification, "Message")!).ToList()
+                    ? ProviderEvents.Ses(ProviderEvents.Text(notification, "MessageId")!, ProviderEvents.Text(notification, "Message")!).ToList()
                     : [];
             }, handler, ct));
 
@@ -76,8 +76,8 @@ public static class BounceWebhooks
                 using var document = JsonDocument.Parse(body);
                 var root = document.RootElement;
                 if (!root.TryGetProperty("signature", out var signed)
-                    || Text(signed, "timestamp") is not { } timestamp || Text(signed, "token") is not { } token
-                    || Text(signed, "signature") is not { } signature || !Fresh(timestamp, time, keys.MaxAge)
+                    || ProviderEvents.Text(signed, "timestamp") is not { } timestamp || ProviderEvents.Text(signed, "token") is not { } token
+                    || ProviderEvents.Text(signed, "signature") is not { } signature || !Fresh(timestamp, time, keys.MaxAge)
                     || !FixedTimeEquals(signature, Convert.ToHexStringLower(HMACSHA256.HashData(keys.Mailgun!, Encoding.UTF8.GetBytes(timestamp + token)))))
                 {
                     return null;
@@ -134,24 +134,24 @@ public static class BounceWebhooks
     /// <summary>SNS message signatures, versions 1 (SHA-1) and 2 (SHA-256): RSA PKCS#1 over the canonical field list.</summary>
     static bool VerifySns(JsonElement notification, RSA certificateKey)
     {
-        string[] fields = Text(notification, "Type") == "Notification"
+        string[] fields = ProviderEvents.Text(notification, "Type") == "Notification"
             ? ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
             : ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"];
         var canonical = new StringBuilder();
         foreach (var field in fields)
         {
-            if (Text(notification, field) is { } value)
+            if (ProviderEvents.Text(notification, field) is { } value)
             {
                 canonical.Append(field).Append('\n').Append(value).Append('\n');
             }
         }
-        var hash = Text(notification, "SignatureVersion") switch
+        var hash = ProviderEvents.Text(notification, "SignatureVersion") switch
         {
             "1" => HashAlgorithmName.SHA1,
             "2" => HashAlgorithmName.SHA256,
             _ => (HashAlgorithmName?)null,
         };
-        return hash is { } algorithm && Text(notification, "Signature") is { } signature && TryBase64(signature) is { } bytes
+        return hash is { } algorithm && ProviderEvents.Text(notification, "Signature") is { } signature && TryBase64(signature) is { } bytes
             && certificateKey.VerifyData(Encoding.UTF8.GetBytes(canonical.ToString()), bytes, algorithm, RSASignaturePadding.Pkcs1);
     }
 
@@ -177,11 +177,6 @@ public static class BounceWebhooks
             return null;
         }
     }
-
-    static string? Text(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
 }
 
 /// <summary>The webhooks' secrets, read once from Bounces:Webhooks; null for a provider that is not configured.</summary>

@@ -123,7 +123,8 @@ public static class ProviderEvents
     static IEnumerable<JsonElement> Items(JsonElement element, string name) =>
         element.TryGetProperty(name, out var array) && array.ValueKind == JsonValueKind.Array ? array.EnumerateArray() : [];
 
-    static string? Text(JsonElement element, string name) =>
+    /// <summary>The string property <paramref name="name"/> of an object; null when absent or not a string.</summary>
+    internal static string? Text(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()
             : null;
