@@ -69,8 +69,17 @@ public sealed class BounceHandler(
         }
     }
 
-    /// <summary>The subscriber (and edition, when known) a report is about: VERP first, then recipient, then Message-ID.</summary>
+    /// <summary>
+    /// The subscriber (and edition, when known) a report is about: VERP first, then recipient, then Message-ID. A
+    /// subscriber erased since the mail went out is nobody: the report is kept without them.
+    /// </summary>
     async Task<(long? SubscriberId, long? EditionId)> AttributeAsync(Classification classification, CancellationToken ct)
+    {
+        var (subscriberId, editionId) = await CandidateAsync(classification, ct);
+        return subscriberId is { } id && await subscribers.GetAsync(id, ct) is null ? (null, null) : (subscriberId, editionId);
+    }
+
+    async Task<(long? SubscriberId, long? EditionId)> CandidateAsync(Classification classification, CancellationToken ct)
     {
         if (classification.MailtoSubscriberId is { } signed)
         {

@@ -16,7 +16,6 @@ public sealed class BouncesOptions : IValidatableObject
     /// The base of the envelope sender, e.g. <c>bounces@pprnet.example.org</c>: each digest goes out from
     /// <c>bounces+TOKEN@pprnet.example.org</c>. Empty: the envelope sender is the From address.
     /// </summary>
-    [EmailAddress(ErrorMessage = "Bounces:Address must be an email address, e.g. bounces@pprnet.example.org (or empty for no VERP)")]
     public string? Address { get; set; }
 
     public BounceImapOptions Imap { get; set; } = new();
@@ -37,6 +36,11 @@ public sealed class BouncesOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (VerpEnabled && !new EmailAddressAttribute().IsValid(Address!.Trim()))
+        {
+            yield return new ValidationResult(
+                $"Bounces:Address '{Address}' must be an email address, e.g. bounces@pprnet.example.org (or empty for no VERP).", [nameof(Address)]);
+        }
         if (VerpEnabled && Address!.Split('@')[0].Contains('+', StringComparison.Ordinal))
         {
             yield return new ValidationResult(

@@ -154,6 +154,38 @@ public class BounceMailboxTests
         Assert.Equal(1, await ScalarAsync<long>(test, "SELECT count(*) FROM bounce_reports"));
         Assert.Equal("confirmed", await StatusAsync(test, "reader1@example.org"));
         Assert.Equal(3, (await dovecot.ContentsAsync())[BounceMailbox.ProcessedFolder].Count);
+
+        // The report holds the address: erasing the subscriber removes it too.
+        var reader = (await test.Get<SubscriberStore>().FindByEmailAsync("reader1@example.org"))!;
+        Assert.True(await test.Get<SubscriberStore>().EraseAsync(reader.Id, ConsentContext.Admin));
+        Assert.Equal(0, await ScalarAsync<long>(test, "SELECT count(*) FROM bounce_reports"));
+
+        // A bounce about the erased subscriber arriving later is kept about nobody, not an error every poll.
+        await dovecot.AppendAsync(Reports.PostfixDsn(digests[0], "after-erasure"));
+        var later = await test.Get<BounceMailbox>().PollAsync(CancellationToken.None);
+        Assert.Equal((1, 0), (later.ByKind[ReportKind.Permanent], later.Errors));
+        Assert.Equal("no subscriber matched: nothing changed", await ScalarAsync<string>(test, "SELECT outcome FROM bounce_reports"));
+    }
+
+    [Fact]
+    public async Task The_service_reads_the_mailbox_every_poll_interval()
+    {
+        await using var dovecot = await DovecotServer.StartAsync();
+        var config = dovecot.ClientConfig();
+        config["Bounces:PollInterval"] = "00:00:05";
+        await using var test = await TestApp.StartWebAsync(config);
+        var reader = await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("reader@example.org", "", TopicSelection.All), ConsentContext.Admin);
+        var mailto = $"unsubscribe-{test.Get<LinkTokens>().Create(reader.Id, LinkPurpose.Unsubscribe)}";
+
+        await dovecot.AppendAsync(System.Text.Encoding.UTF8.GetBytes(
+            $"From: <reader@example.org>\r\nTo: <digest@pprnet.example.org>\r\nSubject: {mailto}\r\nMessage-ID: <m1@example.org>\r\n\r\nplease\r\n"));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (await StatusAsync(test, "reader@example.org") != "unsubscribed" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+        }
+        Assert.Equal("unsubscribed", await StatusAsync(test, "reader@example.org"));
     }
 
     static async Task<List<(string? Email, string Event, string Source, string? Detail)>> ConsentAsync(TestApp test) =>

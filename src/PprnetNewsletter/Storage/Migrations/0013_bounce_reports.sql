@@ -22,3 +22,9 @@ CREATE TABLE bounce_reports (
 CREATE INDEX ix_bounce_reports_kind ON bounce_reports (kind, id);
 -- Counting a subscriber's recent transient bounces (Bounces:SoftLimit within Bounces:SoftWindow).
 CREATE INDEX ix_bounce_reports_subscriber ON bounce_reports (subscriber_id, kind, received_at);
+-- A report holds the address and the person's own mail (a complaint, a vacation reply): it goes with the subscriber
+-- when they are erased or deleted.
+CREATE TRIGGER bounce_reports_forget_subscriber BEFORE DELETE ON subscribers
+BEGIN
+    DELETE FROM bounce_reports WHERE subscriber_id = OLD.id;
+END;
