@@ -6,6 +6,7 @@ using MimeKit;
 using MimeKit.Cryptography;
 using Org.BouncyCastle.Crypto;
 using PprnetNewsletter.Delivery;
+using PprnetNewsletter.Digests;
 using PprnetNewsletter.Storage;
 using PprnetNewsletter.Tests.Support;
 using static PprnetNewsletter.Tests.Digests.DigestTestData;
@@ -33,6 +34,15 @@ public class DkimTests
         return config;
     }
 
+    /// <summary>An app that signs with a key made in <paramref name="folder"/>, the test edition prepared, and the key's DNS record.</summary>
+    static async Task<(TestApp Test, EditionMessages Edition, string Record)> SigningEditionAsync(string folder)
+    {
+        var (keyPath, record) = GenerateKey(folder);
+        var test = await TestApp.CreateAsync(Signing(keyPath));
+        await SeedAsync(test);
+        return (test, (await Factory(test).PrepareAsync(Month))!, record);
+    }
+
     sealed class Dns(string record) : DkimPublicKeyLocatorBase
     {
         public string? Asked { get; private set; }
@@ -53,12 +63,10 @@ public class DkimTests
         var folder = Directory.CreateTempSubdirectory("pprnet-dkim").FullName;
         try
         {
-            var (keyPath, record) = GenerateKey(folder);
-            await using var test = await TestApp.CreateAsync(Signing(keyPath));
-            await SeedAsync(test);
-            var edition = await Factory(test).PrepareAsync(Month);
+            var (test, edition, record) = await SigningEditionAsync(folder);
+            await using var _ = test;
 
-            var (message, raw) = RoundTrip(edition!.Compose(await RecipientAsync(test, Ann), 0)!);
+            var (message, raw) = RoundTrip(edition.Compose(await RecipientAsync(test, Ann), 0)!);
 
             var signature = message.Headers.Single(h => h.Id == HeaderId.DkimSignature);
             var tags = signature.Value.Replace("\r\n", "").Replace(" ", "").Replace("\t", "");
@@ -116,11 +124,9 @@ public class DkimTests
         var folder = Directory.CreateTempSubdirectory("pprnet-dkim").FullName;
         try
         {
-            var (keyPath, record) = GenerateKey(folder);
-            await using var test = await TestApp.CreateAsync(Signing(keyPath));
-            await SeedAsync(test);
-            var edition = await Factory(test).PrepareAsync(Month);
-            var (message, raw) = RoundTrip(edition!.Compose(await RecipientAsync(test, Ann), 0)!);
+            var (test, edition, record) = await SigningEditionAsync(folder);
+            await using var _ = test;
+            var (message, raw) = RoundTrip(edition.Compose(await RecipientAsync(test, Ann), 0)!);
             var verifier = new DkimVerifier(new Dns(record));
             Assert.True(await verifier.VerifyAsync(message, message.Headers.Single(h => h.Id == HeaderId.DkimSignature)));
             var signed = message.Headers.Single(h => h.Id == HeaderId.DkimSignature).Value.Replace(" ", "").Replace("\r\n", "").Replace("\t", "");
