@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PprnetNewsletter.Admin;
+using PprnetNewsletter.Admin.Dashboard;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Digests;
@@ -33,6 +34,7 @@ public static class Program
             app.TopicsVerb(),               // topics
             app.ImportVerb(),               // import PATH
             app.SubscriberVerbs(),          // subscribers add | list | import | export
+            app.AdminVerbs(),               // admins add | list | remove: the dashboard's accounts
             new Command("digest", "Preview, send and resend the monthly digests.")
             {
                 app.PreviewVerb(),          // digest preview YYYY-MM --email EMAIL [--out DIR]
@@ -57,6 +59,7 @@ public static class Program
         builder.AddFeatures(serve, overrides);
         builder.AddWeb();                               // Kestrel on Web:Urls, public pages
         builder.AddAdmin();                             // admin API credential
+        builder.AddDashboard();                         // /admin: cookie sign-in with lockout, pages, live progress
 
         var app = builder.Build();
 
@@ -64,6 +67,7 @@ public static class Program
         app.MapHealth();                                // GET /health
         app.MapWebPages();                              // subscribe, confirm, preferences, one-click unsubscribe, archive
         app.MapAdminApi();                              // /admin/api behind the bearer key, /openapi/v1.json
+        app.MapDashboard();                             // /admin behind a signed-in administrator
         return app;
     }
 
@@ -86,5 +90,6 @@ public static class Program
         builder.AddDigests();                           // selection, Razor templates, MIME, tokens, DKIM
         builder.AddDelivery();                          // ledger, SMTP pool or pickup directory, retries
         builder.AddScheduling();                        // Quartz: monthly edition, deferred retries
+        builder.AddAdminAccounts();                     // administrator accounts and their audit log
     }
 }
