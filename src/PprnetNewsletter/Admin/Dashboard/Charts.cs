@@ -43,7 +43,7 @@ public static class Charts
         var max = Math.Max(1, points.Max(p => p.Value));
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture,
-            $"<svg class=\"chart\" viewBox=\"0 0 {width} {height + top + bottom}\" role=\"img\" aria-label=\"{Encode(caption)}\"><title>{Encode(caption)}</title>");
+            $"<svg class=\"chart\" width=\"{width}\" height=\"{height + top + bottom}\" viewBox=\"0 0 {width} {height + top + bottom}\" role=\"img\" aria-label=\"{Encode(caption)}\"><title>{Encode(caption)}</title>");
         for (var i = 0; i < points.Count; i++)
         {
             var (label, value) = points[i];
@@ -71,7 +71,7 @@ public static class Charts
         var height = rows.Count * row + 4;
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture,
-            $"<svg class=\"chart\" viewBox=\"0 0 {labelWidth + barSpace + 60} {height}\" role=\"img\" aria-label=\"{Encode(caption)}\"><title>{Encode(caption)}</title>");
+            $"<svg class=\"chart\" width=\"{labelWidth + barSpace + 60}\" height=\"{height}\" viewBox=\"0 0 {labelWidth + barSpace + 60} {height}\" role=\"img\" aria-label=\"{Encode(caption)}\"><title>{Encode(caption)}</title>");
         for (var i = 0; i < rows.Count; i++)
         {
             var (label, value) = rows[i];

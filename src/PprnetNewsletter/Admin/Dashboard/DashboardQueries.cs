@@ -3,11 +3,30 @@ using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Admin.Dashboard;
 
-public sealed record MinuteCount(string Minute, long Count);
+// Classes with setters rather than positional records: a computed column of an empty result has no type in SQLite,
+// and Dapper could then match no constructor.
+public sealed class MinuteCount
+{
+    public string Minute { get; set; } = "";
 
-public sealed record StatusCount(string Status, long Count);
+    public long Count { get; set; }
+}
 
-public sealed record TopicCount(string Slug, string Name, long Count);
+public sealed class StatusCount
+{
+    public string Status { get; set; } = "";
+
+    public long Count { get; set; }
+}
+
+public sealed class TopicCount
+{
+    public string Slug { get; set; } = "";
+
+    public string Name { get; set; } = "";
+
+    public long Count { get; set; }
+}
 
 /// <summary>A stored summary as its author wrote it (Markdown), for the edit form.</summary>
 public sealed record SummarySource(string Slug, string Month, string EditionStatus, long Position, string Title, string? Citation,

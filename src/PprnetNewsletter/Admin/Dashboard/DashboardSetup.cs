@@ -100,6 +100,8 @@ public static class DashboardSetup
         var admin = app.MapGroup("/admin").RequireAuthorization(policy => policy.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser())
             .ExcludeFromDescription();
         admin.MapEditionPages();
+        admin.MapContentPages();
+        admin.MapSubscriberPages();
         admin.MapAuditPages();
         return app;
     }
