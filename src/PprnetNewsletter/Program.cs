@@ -5,6 +5,7 @@ using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Digests;
 using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Observability;
 using PprnetNewsletter.Scheduling;
 using PprnetNewsletter.Storage;
 using PprnetNewsletter.Subscribers;
@@ -60,6 +61,7 @@ public static class Program
         builder.AddWeb();                               // Kestrel on Web:Urls, public pages
         builder.AddAdmin();                             // admin API credential
         builder.AddDashboard();                         // /admin: cookie sign-in with lockout, pages, live progress
+        builder.AddObservability();                     // OpenTelemetry metrics, health of relay, schedule and disk
 
         var app = builder.Build();
 
@@ -68,6 +70,7 @@ public static class Program
         app.MapWebPages();                              // subscribe, confirm, preferences, one-click unsubscribe, archive
         app.MapAdminApi();                              // /admin/api behind the bearer key, /openapi/v1.json
         app.MapDashboard();                             // /admin behind a signed-in administrator
+        app.MapMetrics();                               // GET /metrics (Prometheus) behind the admin key
         return app;
     }
 
