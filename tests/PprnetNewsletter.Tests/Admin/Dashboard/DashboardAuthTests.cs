@@ -178,6 +178,42 @@ public class DashboardAuthTests
     }
 
     [Fact]
+    public async Task Every_dashboard_form_refuses_a_post_without_the_antiforgery_token_even_in_a_session()
+    {
+        await using var test = await TestApp.StartWebAsync();
+        await SampleContent.ImportAsync(test);
+        var ana = await test.Get<PprnetNewsletter.Subscribers.SubscriberStore>().AddAsync(
+            new PprnetNewsletter.Subscribers.NewSubscriber("ana@example.org", "", PprnetNewsletter.Subscribers.TopicSelection.All),
+            PprnetNewsletter.Subscribers.ConsentContext.Admin);
+        using var session = await AdminDashboard.SignInAsync(test);
+        var before = await test.Get<AuditLog>().CountAsync();
+        var posts = DashboardRoutes(test).Where(r => r.Method == "POST" && r.Path != "/admin/signin").ToList();
+        Assert.True(posts.Count >= 12, $"only {posts.Count} dashboard forms found");
+
+        foreach (var (_, path, _) in posts)
+        {
+            var response = await session.PostFormAsync(path.Replace("/subscribers/1", $"/subscribers/{ana.Id}"),
+                WebSession.Fields(("kind", "failed"), ("to", "x@example.org"), ("topics", "empathy")), withAntiforgery: false);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"POST {path}: {response.StatusCode}");
+        }
+        Assert.Equal(before, await test.Get<AuditLog>().CountAsync());
+        Assert.Equal(PprnetNewsletter.Subscribers.SubscriberStatus.Confirmed,
+            (await test.Get<PprnetNewsletter.Subscribers.SubscriberStore>().GetAsync(ana.Id))!.Status);
+        Assert.Equal(HttpStatusCode.OK, (await session.GetAsync("/admin")).Status);
+    }
+
+    [Fact]
+    public async Task The_session_slides_over_eight_hours_by_default()
+    {
+        await using var test = await TestApp.CreateAsync();
+
+        var cookie = test.Get<IOptionsMonitor<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>>().Get(DashboardSetup.Scheme);
+
+        Assert.Equal((TimeSpan.FromHours(8), true), (cookie.ExpireTimeSpan, cookie.SlidingExpiration));
+        Assert.Same(test.Get<TimeProvider>(), cookie.TimeProvider);
+    }
+
+    [Fact]
     public async Task A_removed_administrators_session_ends_at_the_next_request()
     {
         await using var test = await TestApp.StartWebAsync();
