@@ -15,15 +15,9 @@ namespace PprnetNewsletter.Admin.Dashboard;
 public sealed class AdminPageRenderer(IHostEnvironment environment, IOptions<NewsletterOptions> newsletter, IAntiforgery antiforgery,
     CompiledTemplateCache cache)
 {
-    static readonly OncePerFolder<RazorLightEngine> Engines = new();
-
     public string Folder { get; } = Path.Combine(environment.ContentRootPath, "templates", "admin");
 
-    Task<RazorLightEngine> EngineAsync() => Engines.GetAsync(Folder, async folder =>
-    {
-        var templates = new TemplateSnapshot(folder);
-        return (await cache.CompileAsync(templates, templates.Keys, encode: true)).Engine;
-    });
+    Task<RazorLightEngine> EngineAsync() => PageRenderer.EngineFor(Folder, cache);
 
     public Task CompileAllAsync() => EngineAsync();
 
@@ -48,24 +42,10 @@ sealed class AdminPageCompiler(AdminPageRenderer renderer) : IHostedService
 /// <summary>Results that render a dashboard template.</summary>
 public static class AdminPages
 {
-    public static IResult Show(string page, AdminPage model, int statusCode = StatusCodes.Status200OK) => new Result(page, model, statusCode);
+    public static IResult Show(string page, AdminPage model, int statusCode = StatusCodes.Status200OK) =>
+        new HtmlResult(http => http.RequestServices.GetRequiredService<AdminPageRenderer>().RenderAsync(http, page, model), statusCode);
 
     /// <summary>A heading and a few paragraphs in the dashboard's frame.</summary>
     public static IResult Message(int statusCode, string title, params string[] paragraphs) =>
         Show("message", new AdminMessagePage { Title = title, Paragraphs = paragraphs }, statusCode);
-
-    sealed class Result(string page, AdminPage model, int statusCode) : IResult, IStatusCodeHttpResult, IContentTypeHttpResult
-    {
-        public int? StatusCode => statusCode;
-
-        public string ContentType => "text/html; charset=utf-8";
-
-        public async Task ExecuteAsync(HttpContext httpContext)
-        {
-            var html = await httpContext.RequestServices.GetRequiredService<AdminPageRenderer>().RenderAsync(httpContext, page, model);
-            httpContext.Response.StatusCode = statusCode;
-            httpContext.Response.ContentType = ContentType;
-            await httpContext.Response.WriteAsync(html, httpContext.RequestAborted);
-        }
-    }
 }
