@@ -149,6 +149,45 @@ public class DashboardPagesTests
         Assert.Equal(before + 1, await AuditCountAsync(test));
     }
 
+    [Fact]
+    public async Task The_summary_form_previews_saves_a_long_summary_through_the_import_and_keeps_a_sent_editions_summaries_read_only()
+    {
+        await using var test = await TestApp.StartWebAsync();
+        await SampleContent.ImportAsync(test);
+        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "", TopicSelection.All), ConsentContext.Admin);
+        await test.Get<PprnetNewsletter.Delivery.EditionSender>().SendAsync("2022-12");
+        using var session = await AdminDashboard.SignInAsync(test);
+        var body = string.Join("\n\n", Enumerable.Repeat("A paragraph with *emphasis* and \"quotes\": a colon, a # hash and a back\\slash.", 300));
+        (string, string)[] Fields(string intent) =>
+        [
+            ("title", "Therapist \"Effects\": A Review"), ("month", "2023-05"), ("order", "1"), ("topics", "empathy"), ("topics", "training"),
+            ("citation", "Doe, J. (2024). Title: subtitle. Journal, 1(2), 3–4."), ("research_type", "Meta-analysis"), ("slug", ""),
+            ("body", body), ("implications", "Listen **more**."), ("intent", intent),
+        ];
+
+        await session.GetAsync("/admin/content/summaries/new");
+        var preview = await session.PostFormAsync("/admin/content/summaries/new", WebSession.Fields(Fields("preview")));
+        Assert.Equal(HttpStatusCode.OK, preview.StatusCode);
+        Assert.Contains("<p>A paragraph with <em>emphasis</em>", await preview.Content.ReadAsStringAsync());
+        Assert.Equal(1, await AuditCountAsync(test));   // the sign-in only: a preview changes nothing
+
+        var saved = await ActAsync(test, session, "/admin/content/summaries/new", "/admin/content/summaries/new", Fields("save"));
+        Assert.Equal("/admin/content?done=saved", saved.Headers.Location!.OriginalString);
+        var stored = Assert.Single((await test.Get<PprnetNewsletter.Content.ContentStore>().GetEditionAsync("2023-05"))!.Summaries);
+        Assert.Equal(("therapist-effects-a-review", "Therapist \"Effects\": A Review", "Doe, J. (2024). Title: subtitle. Journal, 1(2), 3–4."),
+            (stored.Slug, stored.Title, stored.Citation));
+        Assert.Contains("a # hash and a back\\slash.", stored.BodyText);
+        Assert.Equal(["empathy", "training"], stored.Topics.Select(t => t.Slug).Order());
+
+        // December 2022 has been sent: its summary is shown read-only, and a forged change is refused by the import's rule.
+        var (_, sent) = await session.GetAsync("/admin/content/summaries/training-therapeutic-alliance");
+        Assert.Contains("<fieldset disabled>", sent);
+        var refused = await session.PostFormAsync("/admin/content/summaries/training-therapeutic-alliance", WebSession.Fields(
+            ("title", "Changed"), ("month", "2022-12"), ("topics", "training"), ("body", "New."), ("implications", "New."), ("intent", "save")));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("its content can no longer change", WebUtility.HtmlDecode(await refused.Content.ReadAsStringAsync()));
+    }
+
     static HttpRequestMessage Upload(WebSession session, params (string Name, string Text)[] files)
     {
         var form = new MultipartFormDataContent { { new StringContent(session.Antiforgery!), "__antiforgery" } };
