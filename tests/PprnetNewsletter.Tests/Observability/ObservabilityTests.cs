@@ -36,6 +36,12 @@ public class ObservabilityTests
         Assert.Matches(new Regex(@"^pprnet_subscribers\{[^}]*status=""bounced""[^}]*\} 1( |$)", RegexOptions.Multiline), metrics);
         Assert.Matches(new Regex(@"^pprnet_subscribers\{[^}]*status=""paused""[^}]*\} 1( |$)", RegexOptions.Multiline), metrics);
         Assert.Matches(new Regex(@"^mailkit_net_smtp_client_operation_duration\w*_bucket\{[^}]*network_operation=""send""", RegexOptions.Multiline), metrics);
+
+        // A signed-in administrator sees the same at /admin/metrics, without the key.
+        using var session = await AdminDashboard.SignInAsync(test);
+        var (status, forAdministrator) = await session.GetAsync("/admin/metrics");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Matches(new Regex(@"^pprnet_ledger_rows\{[^}]*state=""sent""[^}]*\} 1( |$)", RegexOptions.Multiline), forAdministrator);
     }
 
     static async Task<string> ScrapeAsync(HttpClient admin)

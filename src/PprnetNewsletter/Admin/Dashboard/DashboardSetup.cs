@@ -103,6 +103,8 @@ public static class DashboardSetup
         admin.MapContentPages();
         admin.MapSubscriberPages();
         admin.MapAuditPages();
+        // The metrics of /metrics for a signed-in administrator, who has a session rather than the scrapers' key.
+        admin.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
 
