@@ -72,17 +72,18 @@ public static class EditionPages
             {
                 return NoEdition(month);
             }
-            var page = new PreviewPage { Title = $"Preview of {found.MonthName}", Month = month, MonthName = found.MonthName, Email = email ?? "" };
-            if (string.IsNullOrWhiteSpace(email))
+            // The page checks that there is a digest to show; the frame then loads it from preview.html.
+            var problem = string.IsNullOrWhiteSpace(email) ? null : (await ComposeForAsync(month, email, factory, subscribers, ct)).Problem;
+            return AdminPages.Show("preview", new PreviewPage
             {
-                return AdminPages.Show("preview", page);
-            }
-            var (_, problem) = await ComposeForAsync(month, email, factory, subscribers, ct);
-            return AdminPages.Show("preview", problem is null
-                ? new PreviewPage { Title = page.Title, Month = month, MonthName = found.MonthName, Email = email,
-                    FrameSource = $"/admin/editions/{month}/preview.html?email={Uri.EscapeDataString(email)}" }
-                : new PreviewPage { Title = page.Title, Month = month, MonthName = found.MonthName, Email = email, Problem = problem },
-                problem is null ? StatusCodes.Status200OK : StatusCodes.Status404NotFound);
+                Title = $"Preview of {found.MonthName}",
+                Month = month,
+                MonthName = found.MonthName,
+                Email = email ?? "",
+                Problem = problem,
+                FrameSource = string.IsNullOrWhiteSpace(email) || problem is not null
+                    ? null : $"/admin/editions/{month}/preview.html?email={Uri.EscapeDataString(email)}",
+            }, problem is null ? StatusCodes.Status200OK : StatusCodes.Status404NotFound);
         });
 
         edition.MapGet("/preview.html", async (string month, string? email, HttpContext http, EditionMessageFactory factory,
