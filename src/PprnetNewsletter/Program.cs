@@ -1,10 +1,12 @@
 using System.CommandLine;
 using PprnetNewsletter.Admin;
 using PprnetNewsletter.Bounces;
+using PprnetNewsletter.Admin.Dashboard;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Digests;
 using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Observability;
 using PprnetNewsletter.Scheduling;
 using PprnetNewsletter.Storage;
 using PprnetNewsletter.Subscribers;
@@ -34,6 +36,7 @@ public static class Program
             app.TopicsVerb(),               // topics
             app.ImportVerb(),               // import PATH
             app.SubscriberVerbs(),          // subscribers add | list | import | export
+            app.AdminVerbs(),               // admins add | list | remove: the dashboard's accounts
             new Command("digest", "Preview, send and resend the monthly digests.")
             {
                 app.PreviewVerb(),          // digest preview YYYY-MM --email EMAIL [--out DIR]
@@ -60,6 +63,8 @@ public static class Program
         builder.AddFeatures(serve, overrides);
         builder.AddWeb();                               // Kestrel on Web:Urls, public pages
         builder.AddAdmin();                             // admin API credential
+        builder.AddDashboard();                         // /admin: cookie sign-in with lockout, pages, live progress
+        builder.AddObservability();                     // OpenTelemetry metrics, health of relay, schedule and disk
 
         var app = builder.Build();
 
@@ -68,6 +73,8 @@ public static class Program
         app.MapWebPages();                              // subscribe, confirm, preferences, one-click unsubscribe, archive
         app.MapAdminApi();                              // /admin/api behind the bearer key, /openapi/v1.json
         app.MapBounceWebhooks();                        // /webhooks/ses, postmark, sendgrid, mailgun: provider bounce events
+        app.MapDashboard();                             // /admin behind a signed-in administrator
+        app.MapMetrics();                               // GET /metrics (Prometheus) behind the admin key
         return app;
     }
 
@@ -91,5 +98,6 @@ public static class Program
         builder.AddDelivery();                          // ledger, SMTP pool or pickup directory, retries
         builder.AddScheduling();                        // Quartz: monthly edition, deferred retries
         builder.AddBounces();                           // VERP, bounce mailbox poll, complaints, mailto unsubscribes
+        builder.AddAdminAccounts();                     // administrator accounts and their audit log
     }
 }

@@ -69,7 +69,7 @@ public static class AdminSetup
     }
 
     /// <summary>Answers 403 when no key is configured and 401 when the request does not carry it.</summary>
-    static async Task<bool> RefuseAsync(HttpContext context)
+    internal static async Task<bool> RefuseAsync(HttpContext context)
     {
         var key = context.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value.ApiKey;
         if (string.IsNullOrWhiteSpace(key))

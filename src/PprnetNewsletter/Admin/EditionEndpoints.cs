@@ -30,7 +30,7 @@ public static class EditionEndpoints
     /// The recipient id of test messages: no subscriber has it, so the unsubscribe and preference links of a test
     /// message open nothing (a test recipient must not be able to unsubscribe the subscriber it imitates).
     /// </summary>
-    const long TestRecipientId = long.MaxValue;
+    internal const long TestRecipientId = long.MaxValue;
 
     public static RouteGroupBuilder MapEditionEndpoints(this RouteGroupBuilder api)
     {
@@ -186,10 +186,10 @@ public static class EditionEndpoints
                 detail: $"A send or resend of {month} is already running; follow it at {location}.");
     }
 
-    static string Describe(SendResult result) =>
+    internal static string Describe(SendResult result) =>
         $"{result.Sent} sent, {result.Failed} failed, {result.Deferred} deferred, {result.Skipped} skipped";
 
-    static Recipient RecipientOf(Subscriber subscriber, long id, string email) =>
+    internal static Recipient RecipientOf(Subscriber subscriber, long id, string email) =>
         new(id, email, subscriber.Name, subscriber.AllTopics, subscriber.TopicIds);
 
     static IResult NoEdition(string month) => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such edition",

@@ -76,6 +76,12 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
     public async Task<IReadOnlyList<EditionInfo>> ListEditionsAsync(CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
+        // With no row, SQLite gives the count column no type (Microsoft.Data.Sqlite reports it as a blob), and Dapper then
+        // finds no constructor of EditionInfo to match: an empty list must not reach the mapper.
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM editions)", cancellationToken: ct)))
+        {
+            return [];
+        }
         return (await connection.QueryAsync<EditionInfo>(new CommandDefinition(AllEditions, cancellationToken: ct))).ToList();
     }
 

@@ -306,5 +306,5 @@ public sealed partial class SummaryFile
     [GeneratedRegex("[^a-z0-9]+")]
     private static partial Regex NotSlug();
 
-    static string Slugify(string text) => NotSlug().Replace(text.ToLowerInvariant(), "-").Trim('-') is { Length: > 0 } slug ? slug : "my-summary";
+    internal static string Slugify(string text) => NotSlug().Replace(text.ToLowerInvariant(), "-").Trim('-') is { Length: > 0 } slug ? slug : "my-summary";
 }

@@ -38,11 +38,19 @@ public static class ConfigurationSetup
     public static IHostApplicationBuilder AddNewsletterLogging(this IHostApplicationBuilder builder, bool serve)
     {
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+            // One JSON object per line, with each message's named values (edition, subscriber id) as fields, for log shippers.
+            builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
+        }
         if (serve)
         {
             builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));

@@ -9,7 +9,7 @@ namespace PprnetNewsletter.Web;
 public static class ErrorResponses
 {
     public static bool IsApi(HttpContext context) =>
-        context.Request.Path.StartsWithSegments("/admin") || context.Request.Path.StartsWithSegments("/openapi");
+        context.Request.Path.StartsWithSegments("/admin/api") || context.Request.Path.StartsWithSegments("/openapi");
 
     public static async Task WriteAsync(HttpContext context, int statusCode, string title, string detail)
     {

@@ -20,7 +20,10 @@ public sealed class PageRenderer(IHostEnvironment environment, IOptions<Newslett
     public string Folder { get; } = Path.Combine(environment.ContentRootPath, "templates", "pages");
 
     /// <summary>Every template, partials and layout included, so start-up fails on a broken one with its file and line.</summary>
-    Task<RazorLightEngine> EngineAsync() => Engines.GetAsync(Folder, async folder =>
+    Task<RazorLightEngine> EngineAsync() => EngineFor(Folder, cache);
+
+    /// <summary>The engine of a folder of page templates (the public pages', the dashboard's), compiled once per process.</summary>
+    internal static Task<RazorLightEngine> EngineFor(string folder, CompiledTemplateCache cache) => Engines.GetAsync(folder, async folder =>
     {
         var templates = new TemplateSnapshot(folder);
         return (await cache.CompileAsync(templates, templates.Keys, encode: true)).Engine;

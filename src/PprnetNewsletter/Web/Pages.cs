@@ -4,23 +4,24 @@ namespace PprnetNewsletter.Web;
 public static class Pages
 {
     public static IResult Show(string page, PageModel model, int statusCode = StatusCodes.Status200OK) =>
-        new PageResult(page, model, statusCode);
+        new HtmlResult(http => http.RequestServices.GetRequiredService<PageRenderer>().RenderAsync(http, page, model), statusCode);
 
     public static IResult Message(int statusCode, string title, string heading, params string[] paragraphs) =>
-        new PageResult("message", new MessagePage { Title = title, Heading = heading, Paragraphs = paragraphs }, statusCode);
+        Show("message", new MessagePage { Title = title, Heading = heading, Paragraphs = paragraphs }, statusCode);
+}
 
-    sealed class PageResult(string page, PageModel model, int statusCode) : IResult, IStatusCodeHttpResult, IContentTypeHttpResult
+/// <summary>An HTML page rendered when the result executes: rendering needs the request (antiforgery token, signed-in user).</summary>
+public sealed class HtmlResult(Func<HttpContext, Task<string>> render, int statusCode) : IResult, IStatusCodeHttpResult, IContentTypeHttpResult
+{
+    public int? StatusCode => statusCode;
+
+    public string ContentType => "text/html; charset=utf-8";
+
+    public async Task ExecuteAsync(HttpContext httpContext)
     {
-        public int? StatusCode => statusCode;
-
-        public string ContentType => "text/html; charset=utf-8";
-
-        public async Task ExecuteAsync(HttpContext httpContext)
-        {
-            var html = await httpContext.RequestServices.GetRequiredService<PageRenderer>().RenderAsync(httpContext, page, model);
-            httpContext.Response.StatusCode = statusCode;
-            httpContext.Response.ContentType = ContentType;
-            await httpContext.Response.WriteAsync(html, httpContext.RequestAborted);
-        }
+        var html = await render(httpContext);
+        httpContext.Response.StatusCode = statusCode;
+        httpContext.Response.ContentType = ContentType;
+        await httpContext.Response.WriteAsync(html, httpContext.RequestAborted);
     }
 }

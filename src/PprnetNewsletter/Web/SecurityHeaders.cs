@@ -29,7 +29,11 @@ public static class SecurityHeaders
             headers.ContentSecurityPolicy = ContentSecurityPolicy;
         }
         headers.XContentTypeOptions = "nosniff";
-        headers.XFrameOptions = "DENY";
+        // The admin digest preview may be framed by the dashboard itself (SAMEORIGIN); nothing else may be framed.
+        if (string.IsNullOrEmpty(headers.XFrameOptions))
+        {
+            headers.XFrameOptions = "DENY";
+        }
         headers["Referrer-Policy"] = "no-referrer";
         headers["Cross-Origin-Opener-Policy"] = "same-origin";
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()";

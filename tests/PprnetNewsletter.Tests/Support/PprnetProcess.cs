@@ -24,11 +24,17 @@ public static class PprnetProcess
         TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, params string[] args) =>
         RunAsync(test, config, environment, _ => { }, args);
 
+    /// <summary>As above, with <paramref name="input"/> written to the process's standard input (then closed).</summary>
+    public static Task<PprnetRun> RunWithInputAsync(TestApp test, string input, params string[] args) =>
+        RunAsync(test, new Dictionary<string, string?>(), new Dictionary<string, string>(), _ => { }, args, input);
+
     static async Task<PprnetRun> RunAsync(
-        TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, Action<Process> started, string[] args)
+        TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, Action<Process> started, string[] args,
+        string? input = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
+            RedirectStandardInput = input is not null,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = test.Folder,
@@ -49,6 +55,11 @@ public static class PprnetProcess
             start.ArgumentList.Add(arg);
         }
         using var process = Process.Start(start)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
         started(process);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

@@ -23,6 +23,9 @@ public sealed partial class WebSession : IDisposable
 
     public HttpClient Client => _client;
 
+    /// <summary>The antiforgery token of the last page loaded (for forms a test builds itself, such as uploads).</summary>
+    public string? Antiforgery => _antiforgery;
+
     /// <summary>Loads a page and remembers its antiforgery token (if it has a form).</summary>
     public async Task<(HttpStatusCode Status, string Html)> GetAsync(string path)
     {
