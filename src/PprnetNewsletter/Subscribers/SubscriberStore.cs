@@ -207,6 +207,17 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             chosen.OrderBy(t => t.Name, StringComparer.Ordinal).ToList(), row.CreatedAt, row.ConfirmedAt, row.UpdatedAt, events.ToList());
     }
 
+    /// <summary>
+    /// True when links signed before ids were made unique (v1) may open this subscriber: their id was not possibly
+    /// held by someone before them (see migration 0008). False for a subscriber added since, or not here.
+    /// </summary>
+    public async Task<bool> AcceptsLegacyLinksAsync(long id, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(
+            new CommandDefinition(SubscriberQueries.AcceptsLegacyLinks, new { id }, cancellationToken: ct)) > 0;
+    }
+
     /// <summary>True when the address was erased and may only come back through the web form and its confirmation.</summary>
     public async Task<bool> IsSuppressedAsync(string email, CancellationToken ct = default)
     {
