@@ -342,43 +342,55 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     /// something did change. Null when there is no such subscriber.
     /// </summary>
     public Task<Subscriber?> UpdatePreferencesAsync(long id, string? name, TopicSelection? topicSelection,
-        ConsentContext context, CancellationToken ct = default)
+        ConsentContext context, CancellationToken ct = default) =>
+        UpdateAsync(id, new SubscriberChange(name, topicSelection, null), context, ct);
+
+    /// <summary>
+    /// Changes name, topics and status together, in one transaction: every part is checked (the status move
+    /// against the subscriber's current status) before anything is written, so a refused change changes nothing.
+    /// <see cref="SubscriberChange.Status"/> is paused, confirmed (resume) or unsubscribed. Null when there is no such subscriber.
+    /// </summary>
+    public Task<Subscriber?> UpdateAsync(long id, SubscriberChange change, ConsentContext context, CancellationToken ct = default)
     {
-        var newName = name is null ? null : SubscriberNameRules.Normalize(name);
-        if (topicSelection is not null)
+        var newName = change.Name is null ? null : SubscriberNameRules.Normalize(change.Name);
+        if (change.Topics is not null)
         {
-            CheckTopics(topicSelection);
+            CheckTopics(change.Topics);
         }
+        var move = change.Status is null ? null : StatusMove.ByTarget(change.Status);
         return ChangeAsync(id, async (connection, tx, row) =>
         {
-            if (ChangeOf(row, newName ?? row.Name, topicSelection ?? row.ToSubscriber().Topics) is { } change)
+            var moves = move is not null && move.Applies(row.Status);
+            if (ChangeOf(row, newName ?? row.Name, change.Topics ?? row.ToSubscriber().Topics) is { } profileChange)
             {
-                await UpdateProfilesAsync(connection, tx, [change], context, ct);
+                await UpdateProfilesAsync(connection, tx, [profileChange], context, ct);
+            }
+            if (moves)
+            {
+                await SetStatusAsync(connection, tx, id, move!.To, ct);
+                await AppendEventAsync(connection, tx, id, move.Event, context, null, ct);
             }
         }, ct);
     }
 
     /// <summary>Stops the monthly digest without unsubscribing. Only a confirmed subscription can be paused.</summary>
     public Task<Subscriber?> PauseAsync(long id, ConsentContext context, CancellationToken ct = default) =>
-        MoveAsync(id, SubscriberStatus.Paused, ConsentEvent.Paused, [SubscriberStatus.Confirmed], context, null, ct);
+        MoveAsync(id, StatusMove.Pause, context, null, ct);
 
     /// <summary>Starts the digest again after a pause.</summary>
     public Task<Subscriber?> ResumeAsync(long id, ConsentContext context, CancellationToken ct = default) =>
-        MoveAsync(id, SubscriberStatus.Confirmed, ConsentEvent.Resumed, [SubscriberStatus.Paused], context, null, ct);
+        MoveAsync(id, StatusMove.Resume, context, null, ct);
 
     /// <summary>Unsubscribes from any state (form, one-click, admin, email). Unsubscribing twice changes nothing.</summary>
     public Task<Subscriber?> UnsubscribeAsync(long id, ConsentContext context, CancellationToken ct = default) =>
-        MoveAsync(id, SubscriberStatus.Unsubscribed, ConsentEvent.Unsubscribed,
-            [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused, SubscriberStatus.Bounced], context, null, ct);
+        MoveAsync(id, StatusMove.Unsubscribe, context, null, ct);
 
     /// <summary>
     /// Stops mail to an address that bounces permanently; <paramref name="detail"/> (e.g. the SMTP reply) goes into
     /// the ledger. An unsubscribed address stays unsubscribed.
     /// </summary>
     public Task<Subscriber?> MarkBouncedAsync(long id, ConsentContext context, string? detail = null, CancellationToken ct = default) =>
-        MoveAsync(id, SubscriberStatus.Bounced, ConsentEvent.Bounced,
-            [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused], context, detail, ct,
-            leaveAlone: [SubscriberStatus.Unsubscribed]);
+        MoveAsync(id, StatusMove.Bounce, context, detail, ct);
 
     /// <summary>
     /// "Erase me": deletes the subscriber with their topics and tokens, clears the personal columns of their consent
@@ -493,24 +505,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             return (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
         }, ct);
 
-    /// <summary>
-    /// Moves a subscriber to <paramref name="to"/> from one of <paramref name="from"/>. Already there, or in one of
-    /// <paramref name="leaveAlone"/>: nothing to do. Any other status: a <see cref="UsageException"/>.
-    /// </summary>
-    Task<Subscriber?> MoveAsync(long id, string to, string @event, string[] from, ConsentContext context, string? detail,
-        CancellationToken ct, string[]? leaveAlone = null) =>
+    /// <summary>Moves a subscriber as <paramref name="move"/> says (or refuses, changing nothing).</summary>
+    Task<Subscriber?> MoveAsync(long id, StatusMove move, ConsentContext context, string? detail, CancellationToken ct) =>
         ChangeAsync(id, async (connection, tx, row) =>
         {
-            if (row.Status == to || (leaveAlone?.Contains(row.Status) ?? false))
+            if (move.Applies(row.Status))
             {
-                return;
+                await SetStatusAsync(connection, tx, id, move.To, ct);
+                await AppendEventAsync(connection, tx, id, move.Event, context, detail, ct);
             }
-            if (!from.Contains(row.Status))
-            {
-                throw new UsageException($"A subscription that is {row.Status} cannot become {to}; it must be {string.Join(" or ", from)}.");
-            }
-            await SetStatusAsync(connection, tx, id, to, ct);
-            await AppendEventAsync(connection, tx, id, @event, context, detail, ct);
         }, ct);
 
     Task<bool> RemoveAsync(long id, ConsentContext context, bool suppress, CancellationToken ct) =>

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Http;
+using PprnetNewsletter.Admin;
+using PprnetNewsletter.Subscribers;
+using PprnetNewsletter.Tests.Support;
+
+namespace PprnetNewsletter.Tests.Security;
+
+/// <summary>An admin change is checked whole before anything is written: a refused one changes nothing, and says every reason.</summary>
+public class AdminWriteTests
+{
+    static async Task<SubscriberView> AddAsync(HttpClient client, SubscriberInput input)
+    {
+        var response = await client.PostAsJsonAsync("admin/api/subscribers", input);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<SubscriberView>())!;
+    }
+
+    [Fact]
+    public async Task A_rename_with_a_bogus_status_stores_neither()
+    {
+        var (test, client) = await AdminClient.StartAsync();
+        await using var _ = test;
+        using var __ = client;
+        var ann = await AddAsync(client, new("ann@example.org", "Ann", "empathy", null));
+        var before = StoredState.Read(test);
+
+        var response = await client.PutAsJsonAsync($"admin/api/subscribers/{ann.Id}", new SubscriberInput(null, "Renamed", null, "bogus"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(before, StoredState.Read(test));
+    }
+
+    [Fact]
+    public async Task New_topics_with_a_status_the_subscriber_cannot_take_are_not_stored()
+    {
+        var (test, client) = await AdminClient.StartAsync();
+        await using var _ = test;
+        using var __ = client;
+        var ann = await AddAsync(client, new("ann@example.org", "Ann", "empathy", "unsubscribed"));
+        var before = StoredState.Read(test);
+
+        var response = await client.PutAsJsonAsync($"admin/api/subscribers/{ann.Id}", new SubscriberInput(null, "Ann Lee", "all", "confirmed"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("cannot become confirmed", await response.Content.ReadAsStringAsync());
+        Assert.Equal(before, StoredState.Read(test));
+    }
+
+    [Fact]
+    public async Task A_valid_change_of_name_topics_and_status_is_stored_together()
+    {
+        var (test, client) = await AdminClient.StartAsync();
+        await using var _ = test;
+        using var __ = client;
+        var ann = await AddAsync(client, new("ann@example.org", "Ann", "empathy", null));
+
+        var response = await client.PutAsJsonAsync($"admin/api/subscribers/{ann.Id}", new SubscriberInput(null, "Ann Lee", "all", "paused"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var stored = (await test.Get<SubscriberStore>().GetAsync(ann.Id))!;
+        Assert.Equal(("Ann Lee", true, SubscriberStatus.Paused), (stored.Name, stored.AllTopics, stored.Status));
+    }
+
+    [Fact]
+    public async Task A_400_names_every_invalid_field_at_once()
+    {
+        var (test, client) = await AdminClient.StartAsync();
+        await using var _ = test;
+        using var __ = client;
+
+        var added = await client.PostAsJsonAsync("admin/api/subscribers", new SubscriberInput("not-an-address", "Ann\r\nBcc: x@example.org", "astrology", "bogus"));
+        var changed = await client.PutAsJsonAsync("admin/api/subscribers/1", new SubscriberInput("x@example.org", new string('n', 101), "astrology", "bounced"));
+
+        foreach (var response in new[] { added, changed })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = (await response.Content.ReadFromJsonAsync<HttpValidationProblemDetails>())!;
+            Assert.Equal(["email", "name", "status", "topics"], problem.Errors.Keys.Order());
+        }
+        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+    }
+
+    [Fact]
+    public async Task A_test_send_is_marked_test_in_its_subject_and_its_400_names_both_fields()
+    {
+        var (test, client) = await AdminClient.StartAsync();
+        await using var _ = test;
+        using var __ = client;
+        await SampleContent.ImportAsync(test);
+
+        var sent = await client.PostAsJsonAsync("admin/api/editions/2023-03/test-send", new TestSendInput("editor@example.org", null));
+        var bad = await client.PostAsJsonAsync("admin/api/editions/2023-03/test-send", new TestSendInput("not an address", "nobody@example.org"));
+
+        Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+        var message = Assert.Single(Outbox.To(test, "editor@example.org"));
+        Assert.StartsWith("[TEST] ", message.Subject);
+        Assert.StartsWith("[TEST] ", (await sent.Content.ReadFromJsonAsync<TestSendView>())!.Subject);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal(["as", "to"], (await bad.Content.ReadFromJsonAsync<HttpValidationProblemDetails>())!.Errors.Keys.Order());
+    }
+}
