@@ -101,6 +101,7 @@ public static class WebSetup
         app.UseExceptionHandler();
         app.UseStatusCodePages(context => ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
             ReasonPhrases.GetReasonPhrase(context.HttpContext.Response.StatusCode), StatusDetail(context.HttpContext.Response.StatusCode)));
+        app.UseRequestCharsetCheck();
         app.UseRateLimiter();
         return app;
     }

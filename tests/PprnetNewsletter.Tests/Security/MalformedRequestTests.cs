@@ -1,0 +1,67 @@
+using System.Net;
+using System.Text;
+using PprnetNewsletter.Subscribers;
+using PprnetNewsletter.Tests.Support;
+
+namespace PprnetNewsletter.Tests.Security;
+
+/// <summary>A body in an unsupported character set, or cut short, is the sender's 4xx on every form, never a 500.</summary>
+public class MalformedRequestTests
+{
+    static async Task<(TestApp Test, string Token)> StartWithSubscriberAsync()
+    {
+        var test = await TestApp.StartWebAsync();
+        var ann = await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
+        return (test, test.Get<LinkTokens>().Create(ann.Id, LinkPurpose.Preferences));
+    }
+
+    static IEnumerable<string> FormPaths(TestApp test, string preferences)
+    {
+        var id = test.Get<LinkTokens>().TryVerify(preferences, LinkPurpose.Preferences, out var subscriberId) ? subscriberId : 0;
+        var unsubscribe = test.Get<LinkTokens>().Create(id, LinkPurpose.Unsubscribe);
+        return ["subscribe", "confirm", $"u/{unsubscribe}", $"preferences/{preferences}", $"preferences/{preferences}/pause",
+            $"preferences/{preferences}/resume", $"preferences/{preferences}/unsubscribe", $"preferences/{preferences}/erase"];
+    }
+
+    [Fact]
+    public async Task A_form_in_utf7_is_a_415_everywhere_and_changes_nothing()
+    {
+        var (test, token) = await StartWithSubscriberAsync();
+        await using var _ = test;
+        using var client = test.CreateClient();
+        var before = StoredState.Read(test);
+
+        foreach (var path in FormPaths(test, token))
+        {
+            var content = new ByteArrayContent(Encoding.ASCII.GetBytes("List-Unsubscribe=One-Click&email=a%40example.org&allTopics=true"));
+            content.Headers.TryAddWithoutValidation("Content-Type", "application/x-www-form-urlencoded; charset=utf-7");
+
+            var response = await client.PostAsync(path, content);
+
+            Assert.True(response.StatusCode == HttpStatusCode.UnsupportedMediaType, $"{path}: {response.StatusCode}");
+            Assert.Contains("UTF-8", await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(before, StoredState.Read(test));
+    }
+
+    [Fact]
+    public async Task A_truncated_multipart_form_is_a_400_everywhere_and_changes_nothing()
+    {
+        var (test, token) = await StartWithSubscriberAsync();
+        await using var _ = test;
+        using var client = test.CreateClient();
+        var before = StoredState.Read(test);
+
+        foreach (var path in FormPaths(test, token))
+        {
+            var body = "--XyZ\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Cl";
+            var content = new ByteArrayContent(Encoding.ASCII.GetBytes(body));
+            content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=XyZ");
+
+            var response = await client.PostAsync(path, content);
+
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{path}: {response.StatusCode}");
+        }
+        Assert.Equal(before, StoredState.Read(test));
+    }
+}
