@@ -402,7 +402,8 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
 
     /// <summary>
     /// An administrator's delete: removes the subscriber and anonymises their events as <see cref="EraseAsync"/>
-    /// does, but keeps no suppression, so the address can be added again.
+    /// does. The address can be added again, unless the person had unsubscribed or bounced: then it stays suppressed
+    /// until its owner subscribes and confirms anew.
     /// </summary>
     public Task<bool> DeleteAsync(long id, ConsentContext context, CancellationToken ct = default) =>
         RemoveAsync(id, context, suppress: false, ct);
@@ -525,10 +526,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
                 return false;
             }
             await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.Erase, new { id }, tx, cancellationToken: ct));
-            if (suppress)
+            // A deleted person who had unsubscribed or bounced stays suppressed: deleting the row must not turn a
+            // withdrawn consent into none recorded, which a later import would read as "new, confirmed".
+            var reason = suppress ? "erased"
+                : row.Status is SubscriberStatus.Unsubscribed or SubscriberStatus.Bounced ? row.Status
+                : null;
+            if (reason is not null)
             {
                 await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.Suppress,
-                    new { hash = SuppressionHash(row.Email), reason = "erased", now = time.GetUtcNow() }, tx, cancellationToken: ct));
+                    new { hash = SuppressionHash(row.Email), reason, now = time.GetUtcNow() }, tx, cancellationToken: ct));
             }
             // The event of an erasure carries nothing personal: no subscriber, no IP address, no user agent.
             await AppendEventAsync(connection, tx, null, ConsentEvent.Erased, new ConsentContext(context.Source),
@@ -637,9 +643,9 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         }
     }
 
-    /// <summary>Why an erased address cannot be added by an administrator.</summary>
+    /// <summary>Why a suppressed address (erased, or deleted after unsubscribing or bouncing) cannot be added by an administrator.</summary>
     public static string SuppressedMessage(string email) =>
-        $"{email} asked to be erased; it can only subscribe again itself, through the web form and its confirmation email.";
+        $"{email} unsubscribed, bounced or asked to be erased; it can only subscribe again itself, through the web form and its confirmation email.";
 
     static NewSubscriber Check(NewSubscriber subscriber)
     {

@@ -102,3 +102,42 @@ public class AdminWriteTests
         Assert.Equal(["as", "to"], (await bad.Content.ReadFromJsonAsync<HttpValidationProblemDetails>())!.Errors.Keys.Order());
     }
 }
+
+/// <summary>An unsubscribe or a bounce outlives the deletion of the subscriber.</summary>
+public class SuppressionTests
+{
+    [Theory]
+    [InlineData("unsubscribed")]
+    [InlineData("bounced")]
+    public async Task A_deleted_person_who_had_stopped_mail_cannot_be_added_back_by_api_or_csv(string status)
+    {
+        var (test, client) = await AdminClient.StartAsync();
+        await using var _ = test;
+        using var __ = client;
+        var store = test.Get<SubscriberStore>();
+        var ann = await store.AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All, status), ConsentContext.Admin);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"admin/api/subscribers/{ann.Id}")).StatusCode);
+        var before = StoredState.Read(test);
+
+        var api = await client.PostAsJsonAsync("admin/api/subscribers", new SubscriberInput("Ann@Example.org", "Ann", "all", null));
+        var csv = await client.PostAsync("admin/api/subscribers/import",
+            new StringContent("email,name,topics\nann@example.org,Ann,all\n", System.Text.Encoding.UTF8, "text/csv"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, api.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, csv.StatusCode);
+        Assert.Equal(before, StoredState.Read(test));
+        Assert.True(await store.IsSuppressedAsync("ann@example.org"));
+    }
+
+    [Fact]
+    public async Task A_deleted_confirmed_subscriber_can_be_added_again()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var store = test.Get<SubscriberStore>();
+        var ann = await store.AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
+        await store.DeleteAsync(ann.Id, ConsentContext.Admin);
+
+        Assert.False(await store.IsSuppressedAsync("ann@example.org"));
+        Assert.Equal(SubscriberStatus.Confirmed, (await store.AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin)).Status);
+    }
+}
