@@ -44,9 +44,8 @@ public static class WebSetup
             form.ValueLengthLimit = 16 * 1024;
             form.KeyLengthLimit = 200;
         });
-        builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
-            // Only a reverse proxy on this machine (the default known proxies: loopback) is believed.
-            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<WebOptions>>((forwarded, web) =>
+            TrustedProxies.Configure(forwarded, web.Value.TrustedProxyEntries));
 
         // Antiforgery tokens are protected with keys kept beside the database, so a restart does not void
         // the forms open in visitors' browsers.
@@ -58,6 +57,8 @@ public static class WebSetup
         {
             antiforgery.Cookie.Name = "pprnet-antiforgery";
             antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            // Secure whenever the request is https, as seen through a trusted proxy's X-Forwarded-Proto too.
+            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             antiforgery.FormFieldName = "__antiforgery";
         });
         builder.Services.AddRateLimiter(limiter =>
