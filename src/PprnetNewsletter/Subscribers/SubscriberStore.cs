@@ -225,15 +225,11 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         return await IsSuppressedAsync(connection, null, EmailAddressRules.Normalize(email), ct);
     }
 
-    /// <summary>Those of <paramref name="emails"/> (normalised) that were erased, to report before an import.</summary>
-    public async Task<IReadOnlySet<string>> FindSuppressedAsync(IEnumerable<string> emails, CancellationToken ct = default)
+    /// <summary>The suppression hashes (see <see cref="SuppressionHash"/>) of every suppressed address, to check a large import row by row.</summary>
+    public async Task<IReadOnlySet<string>> SuppressionHashesAsync(CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
-        var hashes = await SuppressionHashesAsync(connection, null, ct);
-        // Most lists have no erased address at all: then hashing every address of a large file is time wasted.
-        return hashes.Count == 0
-            ? new HashSet<string>(StringComparer.Ordinal)
-            : emails.Where(e => hashes.Contains(SuppressionHash(e))).ToHashSet(StringComparer.Ordinal);
+        return await SuppressionHashesAsync(connection, null, ct);
     }
 
     // ---- adding ----

@@ -27,6 +27,19 @@ public static class PprnetProcess
     static async Task<PprnetRun> RunAsync(
         TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, Action<Process> started, string[] args)
     {
+        using var process = Process.Start(StartInfo(test, config, environment, args))!;
+        started(process);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return new PprnetRun(process.ExitCode, await output, await error);
+    }
+
+    /// <summary>How the binary is started for <paramref name="test"/>: for a test that drives the process itself (a service, say).</summary>
+    public static ProcessStartInfo StartInfo(
+        TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardOutput = true,
@@ -48,12 +61,6 @@ public static class PprnetProcess
         {
             start.ArgumentList.Add(arg);
         }
-        using var process = Process.Start(start)!;
-        started(process);
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return new PprnetRun(process.ExitCode, await output, await error);
+        return start;
     }
 }
