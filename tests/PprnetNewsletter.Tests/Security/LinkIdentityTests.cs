@@ -88,10 +88,11 @@ public class LinkIdentityTests
     }
 
     /// <summary>
-    /// History written as the service wrote it before ids were unique: X (1) and A (2) subscribe, A is erased, B gets
-    /// id 2 again (A's links now name B), C gets 3, Y gets 4 and is erased; then the new schema is applied.
+    /// A database with the schema before ids were unique, and a history written as the service wrote it then:
+    /// "+x" adds x@example.org (SQLite's max(id) + 1, with its consent event), "-x" deletes them (an 'erased' event,
+    /// their events orphaned).
     /// </summary>
-    static async Task<string> LegacyDatabaseAsync()
+    static async Task<string> LegacyDatabaseAsync(params string[] steps)
     {
         var folder = Path.Combine(Path.GetTempPath(), "pprnet-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
@@ -112,22 +113,49 @@ public class LinkIdentityTests
         }
         var clock = 0;
         static string At(int minute) => SqlTime.ToText(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero).AddMinutes(minute));
-        void Add(string email) => Run($"""
-            INSERT INTO subscribers (email, name, status, all_topics, created_at, updated_at) VALUES ('{email}', '', 'confirmed', 1, '{At(++clock)}', '{At(clock)}');
-            INSERT INTO consent_events (subscriber_id, event, source, occurred_at) VALUES (last_insert_rowid(), 'confirmed', 'admin', '{At(clock)}');
-            """);
-        void Erase(string email) => Run($"""
-            DELETE FROM subscribers WHERE email = '{email}';
-            INSERT INTO consent_events (subscriber_id, event, source, occurred_at) VALUES (NULL, 'erased', 'admin', '{At(++clock)}');
-            """);
-        Add("x@example.org");
-        Add("a@example.org");
-        Erase("a@example.org");
-        Add("b@example.org");
-        Add("c@example.org");
-        Add("y@example.org");
-        Erase("y@example.org");
+        foreach (var step in steps)
+        {
+            var email = $"{step[1..]}@example.org";
+            Run(step[0] == '+'
+                ? $"""
+                  INSERT INTO subscribers (email, name, status, all_topics, created_at, updated_at) VALUES ('{email}', '', 'confirmed', 1, '{At(++clock)}', '{At(clock)}');
+                  INSERT INTO consent_events (subscriber_id, event, source, occurred_at) SELECT id, 'confirmed', 'admin', '{At(clock)}' FROM subscribers WHERE email = '{email}';
+                  INSERT INTO consent_events (subscriber_id, event, source, occurred_at) SELECT id, 'preferences_changed', 'admin', '{At(clock)}' FROM subscribers WHERE email = '{email}';
+                  """
+                : $"""
+                  DELETE FROM subscribers WHERE email = '{email}';
+                  INSERT INTO consent_events (subscriber_id, event, source, occurred_at) VALUES (NULL, 'erased', 'admin', '{At(++clock)}');
+                  """);
+        }
         return path;
+    }
+
+    /// <summary>X (1) and A (2) subscribe, A is erased, B gets id 2 again (A's links now name B), C gets 3, Y gets 4 and is erased.</summary>
+    static Task<string> LegacyDatabaseAsync() => LegacyDatabaseAsync("+x", "+a", "-a", "+b", "+c", "+y", "-y");
+
+    public static TheoryData<string, string> Histories => new()
+    {
+        // steps, then the subscribers whose old links stay valid (in id order)
+        { "+x +a -a +b +c +y -y", "x c" },
+        { "+x +a +y -y +b +c", "x a c" },           // B took Y's id 3; C's 4 was never anyone's
+        { "+x +a +y -a +b", "x y b" },              // A's id 2 was below Y: B got 4, never held before
+        { "+x +a +y -y -a +b +c", "x" },            // B took 2 (A's), C took 3 (Y's)
+        { "+x -x +a +b", "b" },                     // A took X's id 1
+        { "+a +b +c -c -b +d +e +f", "a f" },       // D and E took the ids of B and C; F's 4 is new
+        { "+a +b +c", "a b c" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Histories))]
+    public async Task The_upgrade_trusts_old_links_only_of_subscribers_whose_id_was_never_anyone_elses(string steps, string trusted)
+    {
+        var database = await LegacyDatabaseAsync(steps.Split(' '));
+        await using var test = await TestApp.CreateAsync(Keyed(database));
+
+        await using var connection = await test.Get<Db>().OpenAsync();
+        await using var query = connection.CreateCommand();
+        query.CommandText = "SELECT group_concat(substr(email, 1, instr(email, '@') - 1), ' ') FROM (SELECT email FROM subscribers WHERE legacy_links = 1 ORDER BY id)";
+        Assert.Equal(trusted, query.ExecuteScalar() as string);
     }
 
     [Fact]

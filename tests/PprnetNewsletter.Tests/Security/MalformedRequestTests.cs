@@ -5,7 +5,10 @@ using PprnetNewsletter.Tests.Support;
 
 namespace PprnetNewsletter.Tests.Security;
 
-/// <summary>A body in an unsupported character set, or cut short, is the sender's 4xx on every form, never a 500.</summary>
+/// <summary>
+/// A body in an unsupported character set, or cut short, is the sender's 4xx on every form, never a 500, and
+/// nothing is logged at error level (no stack trace for the sender's mistake).
+/// </summary>
 public class MalformedRequestTests
 {
     static async Task<(TestApp Test, string Token)> StartWithSubscriberAsync()
@@ -30,6 +33,7 @@ public class MalformedRequestTests
         await using var _ = test;
         using var client = test.CreateClient();
         var before = StoredState.Read(test);
+        var errors = ErrorLog.AttachTo(test);
 
         foreach (var path in FormPaths(test, token))
         {
@@ -41,6 +45,7 @@ public class MalformedRequestTests
             Assert.True(response.StatusCode == expected, $"{path}: {response.StatusCode}");
         }
         Assert.Equal(before, StoredState.Read(test));
+        Assert.Empty(errors.Entries);
     }
 
     [Fact]

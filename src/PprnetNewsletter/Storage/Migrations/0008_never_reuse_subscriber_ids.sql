@@ -28,10 +28,13 @@ END;
 -- Let M be the highest id among the subscribers still here whose first event came before D, and L the latest of
 -- those first events. A subscriber still here created while G lived would have got an id above N, yet was still
 -- here (below N) when N was handed out again: so G was created after L, when the highest id was N - 1, and the
--- ids M+1 .. N were then all held by people since deleted, each created after L and before D. So N may have been
--- someone else's only if N > M and at least N - M orphaned events (not 'erased') lie between L and D. The rule
--- errs one way only: it may distrust a subscriber who was in fact the first holder of their id, never the reverse.
--- A subscriber with no consent event is not trusted. New subscribers (the default 0) never accept v1 links:
+-- ids M+1 .. N were then all held by people since deleted, each created after L and before D, and each deleted
+-- after L. So N may have been someone else's only if N > M and both of these counts reach N - M: the orphaned
+-- events between L and D that could be a creation ('subscribed', or a status set by an administrator or a CSV
+-- import), and the deletions after L. Both counts can only overstate the people deleted, so the rule errs one way
+-- only: it may distrust a subscriber who was in fact the first holder of their id, never the reverse.
+-- This relies on every subscriber having been added through the service, which records each creation; a
+-- subscriber with no consent event at all is not trusted. New subscribers (the default 0) never accept v1 links:
 -- none was ever signed for them.
 ALTER TABLE subscribers ADD COLUMN legacy_links INTEGER NOT NULL DEFAULT 0 CHECK (legacy_links IN (0, 1));
 
@@ -40,7 +43,9 @@ WITH firsts AS (
     FROM subscribers s
 ),
 orphans AS (
-    SELECT e.id AS event_id, e.event = 'erased' AS is_deletion
+    SELECT e.id AS event_id, e.event = 'erased' AS is_deletion,
+           e.event = 'subscribed' OR (e.source IN ('admin', 'csv') AND e.event IN ('confirmed', 'paused', 'unsubscribed', 'bounced'))
+               AS may_create
     FROM consent_events e
     WHERE e.subscriber_id IS NULL OR NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.id = e.subscriber_id)
 ),
@@ -60,4 +65,6 @@ WHERE id IN (
           WHERE w.event_id < f.first_event
             AND f.id > w.highest_id
             AND (SELECT count(*) FROM orphans o
-                 WHERE NOT o.is_deletion AND o.event_id > w.latest_first AND o.event_id < w.event_id) >= f.id - w.highest_id));
+                 WHERE o.may_create AND o.event_id > w.latest_first AND o.event_id < w.event_id) >= f.id - w.highest_id
+            AND (SELECT count(*) FROM orphans o
+                 WHERE o.is_deletion AND o.event_id > w.latest_first) >= f.id - w.highest_id));
