@@ -22,6 +22,7 @@ public static class AdminSetup
         // A body that cannot be bound (malformed JSON) reaches the error handler, whose problem details say why.
         builder.Services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
         builder.Services.AddSingleton<AdminQueries>();
+        builder.Services.AddSingleton<FailedAdminAttempts>();
         builder.Services.AddSingleton<SendJobs>();
         builder.Services.AddOpenApi(openApi =>
         {
@@ -39,6 +40,8 @@ public static class AdminSetup
                     Description = "The value of Admin:ApiKey.",
                 };
                 document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [] }];
+                // The generated "servers" entry repeats the request's Host header; the paths are relative anyway.
+                document.Servers = [];
                 return Task.CompletedTask;
             });
         });
@@ -46,13 +49,14 @@ public static class AdminSetup
     }
 
     /// <summary>
-    /// The admin API under /admin/api, behind the bearer key, and its OpenAPI document at /openapi/v1.json.
+    /// The admin API under /admin/api and its OpenAPI document at /openapi/v1.json, both behind the bearer key.
     /// The key is checked before routing to an endpoint, so a caller without it learns nothing, not even
     /// which paths exist or what a valid body looks like.
     /// </summary>
     public static WebApplication MapAdminApi(this WebApplication app)
     {
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(RoutePrefix), admin => admin.Use(async (context, next) =>
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(RoutePrefix) || context.Request.Path.StartsWithSegments("/openapi"),
+            admin => admin.Use(async (context, next) =>
         {
             if (await RefuseAsync(context))
             {
@@ -79,8 +83,20 @@ public static class AdminSetup
                 "secret and send it as 'Authorization: Bearer <key>'.");
             return true;
         }
+        var failures = context.RequestServices.GetRequiredService<FailedAdminAttempts>();
+        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (failures.Blocked(address) is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await ErrorResponses.WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too many wrong admin keys",
+                "Too many requests with a wrong admin key came from your address. Wait until the time in Retry-After has passed.");
+            return true;
+        }
         if (!CarriesKey(context.Request.Headers.Authorization.ToString(), key))
         {
+            failures.Record(address);
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AdminSetup))
+                .LogWarning("Wrong or missing admin key from {Address} for {Method} {Path}", address, context.Request.Method, context.Request.Path);
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await ErrorResponses.WriteAsync(context, StatusCodes.Status401Unauthorized, "Not authenticated",
                 "Send the admin key (Admin:ApiKey) as 'Authorization: Bearer <key>'.");

@@ -102,13 +102,18 @@ public static class EditionEndpoints
         }).WithSummary("The HTML of one subscriber's digest, exactly as it would be sent.").Produces<string>(contentType: "text/html");
 
         editions.MapPost("/{month}/test-send", async (string month, TestSendInput input, EditionMessageFactory factory,
-            SubscriberStore subscribers, IMailTransport transport, CancellationToken ct) =>
+            SubscriberStore subscribers, MessageAssembly assembly, IMailTransport transport, CancellationToken ct) =>
         {
-            var to = EmailAddressRules.Normalize(input.To);
+            var problems = new FieldProblems();
+            var to = problems.Email("to", input.To);
             Subscriber? like = null;
             if (input.As is { } asEmail && (like = await subscribers.FindByEmailAsync(asEmail, ct)) is null)
             {
-                throw new UsageException($"'as' must be a subscriber's address; no subscriber has '{asEmail}'.");
+                problems.Add("as", $"'as' must be a subscriber's address; no subscriber has '{EmailAddressRules.Printable(asEmail)}'.");
+            }
+            if (problems.Result() is { } refused)
+            {
+                return refused;
             }
             if (await factory.PrepareAsync(month, ct) is not { } messages)
             {
@@ -119,10 +124,11 @@ public static class EditionEndpoints
                 : RecipientOf(like, TestRecipientId, to);
             var message = messages.Compose(recipient, resendCount: 0)
                 ?? throw new UsageException($"{like?.Email} has no summary on their topics in {month}: there is nothing to send.");
+            assembly.MarkAsTest(message);
             await transport.SendAsync(message, ct);
             return Results.Ok(new TestSendView(to, message.Subject ?? "", message.MessageId ?? ""));
         }).WithSummary("Send the edition to any address, as the subscriber 'as' would get it (default: all topics).")
-        .Produces<TestSendView>();
+        .Produces<TestSendView>().ProducesValidationProblem();
 
         editions.MapPost("/{month}/send", async (string month, ContentStore content, SendJobs jobs, CancellationToken ct) =>
         {

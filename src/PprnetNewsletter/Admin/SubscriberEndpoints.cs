@@ -48,32 +48,46 @@ public static class SubscriberEndpoints
 
         subscribers.MapPost("/", async (SubscriberInput input, SubscriberStore store, TopicChoices topics, CancellationToken ct) =>
         {
-            var selection = await topics.ParseAsync(input.Topics);
-            var added = await store.AddAsync(new NewSubscriber(input.Email ?? "", input.Name ?? "", selection,
-                input.Status ?? SubscriberStatus.Confirmed), ConsentContext.Admin, ct);
+            var problems = new FieldProblems();
+            var email = problems.Email("email", input.Email);
+            var name = problems.Name("name", input.Name) ?? "";
+            var selection = await problems.TopicsAsync("topics", input.Topics, topics);
+            var status = input.Status ?? SubscriberStatus.Confirmed;
+            if (!SubscriberStatus.IsKnown(status))
+            {
+                problems.Add("status", $"Unknown status '{status}'; use one of {string.Join(", ", SubscriberStatus.All)}.");
+            }
+            if (problems.Result() is { } refused)
+            {
+                return refused;
+            }
+            var added = await store.AddAsync(new NewSubscriber(email, name, selection!, status), ConsentContext.Admin, ct);
             return TypedResults.Created($"{AdminSetup.RoutePrefix}/subscribers/{added.Id}", await ViewAsync(added, topics));
-        }).WithSummary("Add a subscriber on the administrator's word: confirmed unless status says otherwise.");
+        }).WithSummary("Add a subscriber on the administrator's word: confirmed unless status says otherwise.")
+        .Produces<SubscriberView>(StatusCodes.Status201Created).ProducesValidationProblem();
 
         subscribers.MapPut("/{id:long}", async (long id, SubscriberInput input, SubscriberStore store, TopicChoices topics, CancellationToken ct) =>
         {
+            var problems = new FieldProblems();
             if (input.Email is not null)
             {
-                throw new UsageException("The address of a subscriber cannot be changed: delete the subscriber and add the new address.");
+                problems.Add("email", "The address of a subscriber cannot be changed: delete the subscriber and add the new address.");
             }
-            var selection = input.Topics is null ? null : await topics.ParseAsync(input.Topics);
-            var updated = await store.UpdatePreferencesAsync(id, input.Name, selection, ConsentContext.Admin, ct);
-            if (updated is not null && input.Status is { } status)
+            var name = problems.Name("name", input.Name);
+            var selection = input.Topics is null ? null : await problems.TopicsAsync("topics", input.Topics, topics);
+            if (input.Status is { } status && !StatusMove.Targets.Contains(status))
             {
-                updated = status switch
-                {
-                    SubscriberStatus.Paused => await store.PauseAsync(id, ConsentContext.Admin, ct),
-                    SubscriberStatus.Confirmed => await store.ResumeAsync(id, ConsentContext.Admin, ct),
-                    SubscriberStatus.Unsubscribed => await store.UnsubscribeAsync(id, ConsentContext.Admin, ct),
-                    _ => throw new UsageException($"status can be changed to paused, confirmed (resume) or unsubscribed, not '{status}'."),
-                };
+                problems.Add("status", StatusMove.TargetProblem(status));
             }
+            if (problems.Result() is { } refused)
+            {
+                return refused;
+            }
+            // One transaction: a status the subscriber cannot move to refuses the whole change, name and topics too.
+            var updated = await store.UpdateAsync(id, new SubscriberChange(name, selection, input.Status), ConsentContext.Admin, ct);
             return updated is null ? NotFound(id) : Results.Ok(await ViewAsync(updated, topics));
-        }).WithSummary("Change name, topics and status (paused, confirmed to resume, unsubscribed).").Produces<SubscriberView>();
+        }).WithSummary("Change name, topics and status (paused, confirmed to resume, unsubscribed); all or nothing.")
+        .Produces<SubscriberView>().ProducesValidationProblem();
 
         subscribers.MapDelete("/{id:long}", async (long id, bool? erase, SubscriberStore store, CancellationToken ct) =>
         {

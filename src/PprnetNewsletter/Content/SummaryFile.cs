@@ -106,6 +106,12 @@ public sealed partial class SummaryFile
     /// <summary>The front matter's fields by name, or null when it is not a set of fields at all.</summary>
     Dictionary<string, (YamlNode Value, int Line)>? ReadFields(string yaml, int firstLine)
     {
+        if (SummaryInputGuards.TooDeepYaml(yaml) is { } deep)
+        {
+            Problem($"the front matter nests lists or brackets more than {SummaryInputGuards.MaxYamlDepth} levels deep: " +
+                "its fields are plain values and one list of topics, like 'topics: [Empathy, Training]'", firstLine + deep - 1);
+            return null;
+        }
         var stream = new YamlStream();
         try
         {
@@ -252,9 +258,29 @@ public sealed partial class SummaryFile
     /// <summary>The body split at its "## Practice Implications" heading, both parts rendered; null after a problem.</summary>
     (RenderedMarkdown Summary, RenderedMarkdown Implications)? ReadBody(string body, int firstLine)
     {
+        try
+        {
+            return ReadCheckedBody(body, firstLine);
+        }
+        catch (Exception e) when (e is ArgumentException or InsufficientExecutionStackException)
+        {
+            // Markdig's own limit (128 levels) for a shape of nesting the line check above does not foresee.
+            Problem($"the Markdown nests too deeply for an email ({e.Message.TrimEnd('.')}): flatten its quotes, lists or emphasis");
+            return null;
+        }
+    }
+
+    (RenderedMarkdown Summary, RenderedMarkdown Implications)? ReadCheckedBody(string body, int firstLine)
+    {
         if (string.IsNullOrWhiteSpace(body))
         {
             Problem("has no text after the front matter: write the summary, then a line '## Practice Implications' and the implications");
+            return null;
+        }
+        if (SummaryInputGuards.TooDeepMarkdown(body) is { } deep)
+        {
+            Problem($"the Markdown nests quotes, lists or emphasis more than {SummaryInputGuards.MaxMarkdownDepth} levels deep, " +
+                "which no email can show: flatten it", firstLine + deep - 1);
             return null;
         }
         var document = SummaryMarkdown.Parse(body);

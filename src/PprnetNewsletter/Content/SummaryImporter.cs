@@ -36,14 +36,21 @@ public sealed class SummaryImporter(ContentStore store, TopicCatalog topics, ILo
         foreach (var file in files)
         {
             var name = Path.GetRelativePath(root, file);
-            string text;
+            byte[] bytes;
             try
             {
-                text = await File.ReadAllTextAsync(file, ct);
+                bytes = await File.ReadAllBytesAsync(file, ct);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 problems.Add(new ImportProblem(name, null, $"cannot be read ({e.Message})"));
+                continue;
+            }
+            // Read strictly: a byte that is not UTF-8 would otherwise become U+FFFD in every email, unnoticed.
+            var (text, line, problem) = SummaryInputGuards.Decode(bytes);
+            if (text is null)
+            {
+                problems.Add(new ImportProblem(name, line, problem!));
                 continue;
             }
             var (draft, fileProblems) = await SummaryFile.ParseAsync(text, name, topics);

@@ -67,6 +67,17 @@ public sealed class MessageAssembly(IOptions<NewsletterOptions> options, TimePro
     /// <summary>The last step: nothing may change the message after it is signed.</summary>
     public void Sign(MimeMessage message) => dkim.Sign(message);
 
+    /// <summary>What a test message's subject starts with, so nobody takes it for the real edition.</summary>
+    public const string TestSubjectPrefix = "[TEST] ";
+
+    /// <summary>Makes a composed message a test: its subject starts with <see cref="TestSubjectPrefix"/>, and it is signed again.</summary>
+    public void MarkAsTest(MimeMessage message)
+    {
+        message.Headers.RemoveAll(HeaderId.DkimSignature);
+        message.Subject = TestSubjectPrefix + message.Subject;
+        Sign(message);
+    }
+
     /// <summary>A Message-ID on the sender's domain that nobody can guess or collide with.</summary>
     public string RandomMessageId(string kind, long subscriberId) =>
         $"{kind}.{subscriberId}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}@{SenderDomain}";

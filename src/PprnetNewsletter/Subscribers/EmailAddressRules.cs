@@ -105,6 +105,11 @@ public static class EmailAddressRules
         {
             return $"the domain '{input}' is not a valid internet domain name";
         }
+        // Checked as typed: IDNA mapping would silently drop a zero-width character and hide the trick.
+        if (DeceptiveText.Problem(input) is { } typed)
+        {
+            return $"the domain is not usable: {typed}";
+        }
         string ascii;
         try
         {
@@ -128,6 +133,17 @@ public static class EmailAddressRules
                 return $"the domain '{input}' is not a valid internet domain name";
             }
         }
+        foreach (var label in labels)
+        {
+            if (DeceptiveText.UnicodeLabel(label) is not { } unicode)
+            {
+                return $"the domain '{input}' holds '{label}', which is not valid punycode";
+            }
+            if (DeceptiveText.Problem(unicode) is { } decoded)
+            {
+                return $"the domain is not usable: {decoded}";
+            }
+        }
         if (labels[^1].All(char.IsAsciiDigit))
         {
             return "an IP address cannot be used as the domain; use the domain name, like example.org";
@@ -148,7 +164,10 @@ public static class EmailAddressRules
     }
 }
 
-/// <summary>What the newsletter accepts as a subscriber's name: optional, at most 100 characters, one line.</summary>
+/// <summary>
+/// What the newsletter accepts as a subscriber's name: optional, at most 100 characters, one line, no encoded-word
+/// lookalike and nothing <see cref="DeceptiveText"/> refuses.
+/// </summary>
 public static class SubscriberNameRules
 {
     public const int MaxLength = 100;
@@ -161,6 +180,9 @@ public static class SubscriberNameRules
         problem = text.Any(c => c is '\r' or '\n' or '\u2028' or '\u2029') ? "the name must be on one line (no line breaks)"
             : text.Any(char.IsControl) ? "the name contains a control character"
             : text.Length > MaxLength ? $"the name is longer than {MaxLength} characters"
+            // "=?utf-8?b?...?=" is an RFC 2047 encoded word: a mail program decodes it, whatever it hides.
+            : text.Contains("=?", StringComparison.Ordinal) ? "the name cannot contain '=?' (mail programs read it as encoded text)"
+            : DeceptiveText.Problem(text) is { } deceptive ? $"the name is not usable: {deceptive}"
             : null;
         if (problem is null)
         {

@@ -36,17 +36,49 @@ public sealed class SubscriberCsv(SubscriberStore store, TopicChoices topicChoic
         Injection = CsvInjection.Escape,
     };
 
-    sealed record Candidate(int Line, NewSubscriber Subscriber);
+    /// <summary>How many problems a refused import lists; the rest are only counted.</summary>
+    public const int MaxListedProblems = 100;
 
     /// <summary>
-    /// Reads <paramref name="input"/> (UTF-8, a byte order mark is fine) and adds or updates its subscribers in
-    /// one transaction. <paramref name="sourceName"/> names the input in messages. Throws a
-    /// <see cref="UsageException"/> listing every problem, with nothing written, when any row is bad.
+    /// The problems of one file: the first <see cref="MaxListedProblems"/> (with their lines) and how many in all.
+    /// A file of a million bad rows must not become a message of a million lines.
+    /// </summary>
+    sealed class Problems
+    {
+        readonly List<string> _listed = [];
+
+        public int Count { get; private set; }
+
+        public void Add(string problem)
+        {
+            Count++;
+            if (_listed.Count < MaxListedProblems)
+            {
+                _listed.Add(problem);
+            }
+        }
+
+        public UsageException ToException(string sourceName)
+        {
+            var sorted = _listed.OrderBy(LineOf).ToList();
+            var what = Count == 1 ? "this row" : Count <= MaxListedProblems ? $"these {Count} rows" : $"these rows ({Count:N0} problems in all; the first {MaxListedProblems} are listed)";
+            return UsageException.From([$"{sourceName}: nothing was imported; fix {what} and run the import again:", .. sorted.Select(p => "  " + p)]);
+        }
+    }
+
+    /// <summary>
+    /// Reads <paramref name="input"/> (UTF-8, a byte order mark is fine) as a stream and adds or updates its subscribers
+    /// in one transaction. <paramref name="sourceName"/> names the input in messages. Throws a
+    /// <see cref="UsageException"/> listing the first <see cref="MaxListedProblems"/> problems and their total, with
+    /// nothing written, when any row is bad. From the first bad row on, good rows are only checked, not kept, so a
+    /// file that is refused holds no more memory than its first good rows took.
     /// </summary>
     public async Task<ImportCounts> ImportAsync(Stream input, string sourceName, ConsentContext context, CancellationToken ct = default)
     {
-        var problems = new List<string>();
-        var candidates = new List<Candidate>();
+        var problems = new Problems();
+        var candidates = new List<NewSubscriber>();
+        // Erased or unsubscribed-then-deleted addresses are few: their hashes are read once, not per row.
+        var suppressed = await store.SuppressionHashesAsync(ct);
         await using (var csv = CsvReader.Create(input, ReaderOptions with
         {
             OnMalformedRecord = record => problems.Add($"line {record.LineNumber}: badly quoted or broken row ({record.Reason}); quote fields that contain commas with \"...\""),
@@ -58,13 +90,14 @@ public sealed class SubscriberCsv(SubscriberStore store, TopicChoices topicChoic
             var missing = new[] { EmailColumn, NameColumn, TopicsColumn }.Where(c => !headers.Contains(c)).ToList();
             if (missing.Count > 0)
             {
-                var seen = headers.Count == 0 ? "an empty file" : $"'{string.Join(",", headers)}'";
+                var seen = headers.Count == 0 ? "an empty file" : $"'{EmailAddressRules.Printable(string.Join(",", headers))}'";
                 throw new UsageException(
                     $"{sourceName}: line 1 must be the header '{EmailColumn},{NameColumn},{TopicsColumn}' (found {seen}; missing: {string.Join(", ", missing)}). Nothing was imported.");
             }
             var columns = Columns.ToDictionary(c => c, headers.IndexOf);
             var firstLineOf = new Dictionary<string, int>(StringComparer.Ordinal);
-            // A list repeats the same few topic choices: each distinct text is parsed once per file.
+            // A list repeats the same few topic choices: each distinct text is parsed once per file (up to a bound,
+            // so a file of endless distinct bad topics cannot fill the memory with them).
             var parsedTopics = new Dictionary<string, (TopicSelection? Selection, string? Problem)>(StringComparer.Ordinal);
             while (await csv.ReadAsync(ct))
             {
@@ -84,6 +117,10 @@ public sealed class SubscriberCsv(SubscriberStore store, TopicChoices topicChoic
                 else
                 {
                     firstLineOf[EmailAddressRules.Key(email)] = line;
+                    if (suppressed.Count > 0 && suppressed.Contains(SubscriberStore.SuppressionHash(email)))
+                    {
+                        rowProblems.Add(SubscriberStore.SuppressedMessage(email));
+                    }
                 }
                 if (!SubscriberNameRules.TryNormalize(Field(NameColumn), out var name, out var nameProblem))
                 {
@@ -92,7 +129,11 @@ public sealed class SubscriberCsv(SubscriberStore store, TopicChoices topicChoic
                 var topicsText = Field(TopicsColumn);
                 if (!parsedTopics.TryGetValue(topicsText, out var parsed))
                 {
-                    parsedTopics[topicsText] = parsed = await topicChoices.TryParseAsync(topicsText);
+                    parsed = await topicChoices.TryParseAsync(topicsText);
+                    if (parsedTopics.Count < MaxCachedTopicTexts)
+                    {
+                        parsedTopics[topicsText] = parsed;
+                    }
                 }
                 var (topics, topicsProblem) = parsed;
                 if (topicsProblem is not null)
@@ -102,32 +143,29 @@ public sealed class SubscriberCsv(SubscriberStore store, TopicChoices topicChoic
                 var status = Field(StatusColumn).ToLowerInvariant() is { Length: > 0 } given ? given : SubscriberStatus.Confirmed;
                 if (!SubscriberStatus.IsKnown(status))
                 {
-                    rowProblems.Add($"status '{status}' is not one of {string.Join(", ", SubscriberStatus.All)}");
+                    rowProblems.Add($"status '{EmailAddressRules.Printable(status)}' is not one of {string.Join(", ", SubscriberStatus.All)}");
                 }
                 if (rowProblems.Count > 0)
                 {
                     problems.Add($"line {line}: {string.Join("; ", rowProblems)}");
+                    candidates.Clear();
                 }
-                else
+                else if (problems.Count == 0)
                 {
-                    candidates.Add(new Candidate(line, new NewSubscriber(email!, name!, topics!, status)));
+                    candidates.Add(new NewSubscriber(email!, name!, topics!, status));
                 }
             }
         }
 
-        var suppressed = await store.FindSuppressedAsync(candidates.Select(c => c.Subscriber.Email), ct);
-        foreach (var candidate in candidates.Where(c => suppressed.Contains(c.Subscriber.Email)))
-        {
-            problems.Add($"line {candidate.Line}: {SubscriberStore.SuppressedMessage(candidate.Subscriber.Email)}");
-        }
         if (problems.Count > 0)
         {
-            var sorted = problems.OrderBy(LineOf).ToList();
-            throw UsageException.From(
-                [$"{sourceName}: nothing was imported; fix {(sorted.Count == 1 ? "this row" : $"these {sorted.Count} rows")} and run the import again:", .. sorted.Select(p => "  " + p)]);
+            throw problems.ToException(sourceName);
         }
-        return await store.ImportAsync(candidates.Select(c => c.Subscriber).ToList(), context, ct);
+        return await store.ImportAsync(candidates, context, ct);
     }
+
+    /// <summary>Distinct topic texts parsed once per file; past this many, each further one is parsed on every row.</summary>
+    const int MaxCachedTopicTexts = 1000;
 
     /// <summary>Writes every subscriber (streamed, in id order) as UTF-8 CSV to <paramref name="output"/>; returns how many.</summary>
     public async Task<int> ExportAsync(Stream output, CancellationToken ct = default)

@@ -36,10 +36,13 @@ static class SubscriberQueries
 
     public const string All = $"{Select} {Filter} ORDER BY s.id";
 
-    /// <summary>Adds the subscribers of <c>@rows</c> (their ids ignored); the new ids with their addresses.</summary>
+    /// <summary>
+    /// Adds the subscribers of <c>@rows</c> (their ids ignored); the new ids with their addresses. Ids are taken above
+    /// the highest ever given (subscriber_id_watermark), never SQLite's max(id) + 1, so no id is handed out twice.
+    /// </summary>
     public const string Insert = """
-        INSERT INTO subscribers (email, name, status, all_topics, created_at, confirmed_at, updated_at)
-        SELECT r.value ->> 'email', r.value ->> 'name', r.value ->> 'status', r.value ->> 'allTopics', @now,
+        INSERT INTO subscribers (id, email, name, status, all_topics, created_at, confirmed_at, updated_at)
+        SELECT (SELECT high FROM subscriber_id_watermark) + 1 + r.key, r.value ->> 'email', r.value ->> 'name', r.value ->> 'status', r.value ->> 'allTopics', @now,
                CASE WHEN r.value ->> 'confirmed' THEN @now END, @now
         FROM json_each(@rows) r
         ORDER BY r.key
@@ -92,6 +95,9 @@ static class SubscriberQueries
         UPDATE deliveries SET smtp_reply = NULL, last_error = NULL WHERE subscriber_id = @id;
         DELETE FROM subscribers WHERE id = @id;
         """;
+
+    /// <summary>Whether links signed before ids were made unique (token format v1) may open this subscriber.</summary>
+    public const string AcceptsLegacyLinks = "SELECT count(*) FROM subscribers WHERE id = @id AND legacy_links = 1";
 
     public const string Suppress = """
         INSERT INTO suppressions (email_hash, reason, created_at) VALUES (@hash, @reason, @now)

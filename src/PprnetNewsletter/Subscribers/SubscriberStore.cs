@@ -207,6 +207,17 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             chosen.OrderBy(t => t.Name, StringComparer.Ordinal).ToList(), row.CreatedAt, row.ConfirmedAt, row.UpdatedAt, events.ToList());
     }
 
+    /// <summary>
+    /// True when links signed before ids were made unique (v1) may open this subscriber: their id was not possibly
+    /// held by someone before them (see migration 0008). False for a subscriber added since, or not here.
+    /// </summary>
+    public async Task<bool> AcceptsLegacyLinksAsync(long id, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(
+            new CommandDefinition(SubscriberQueries.AcceptsLegacyLinks, new { id }, cancellationToken: ct)) > 0;
+    }
+
     /// <summary>True when the address was erased and may only come back through the web form and its confirmation.</summary>
     public async Task<bool> IsSuppressedAsync(string email, CancellationToken ct = default)
     {
@@ -214,15 +225,11 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         return await IsSuppressedAsync(connection, null, EmailAddressRules.Normalize(email), ct);
     }
 
-    /// <summary>Those of <paramref name="emails"/> (normalised) that were erased, to report before an import.</summary>
-    public async Task<IReadOnlySet<string>> FindSuppressedAsync(IEnumerable<string> emails, CancellationToken ct = default)
+    /// <summary>The suppression hashes (see <see cref="SuppressionHash"/>) of every suppressed address, to check a large import row by row.</summary>
+    public async Task<IReadOnlySet<string>> SuppressionHashesAsync(CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
-        var hashes = await SuppressionHashesAsync(connection, null, ct);
-        // Most lists have no erased address at all: then hashing every address of a large file is time wasted.
-        return hashes.Count == 0
-            ? new HashSet<string>(StringComparer.Ordinal)
-            : emails.Where(e => hashes.Contains(SuppressionHash(e))).ToHashSet(StringComparer.Ordinal);
+        return await SuppressionHashesAsync(connection, null, ct);
     }
 
     // ---- adding ----
@@ -331,34 +338,48 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     /// something did change. Null when there is no such subscriber.
     /// </summary>
     public Task<Subscriber?> UpdatePreferencesAsync(long id, string? name, TopicSelection? topicSelection,
-        ConsentContext context, CancellationToken ct = default)
+        ConsentContext context, CancellationToken ct = default) =>
+        UpdateAsync(id, new SubscriberChange(name, topicSelection, null), context, ct);
+
+    /// <summary>
+    /// Changes name, topics and status together, in one transaction: every part is checked (the status move
+    /// against the subscriber's current status) before anything is written, so a refused change changes nothing.
+    /// <see cref="SubscriberChange.Status"/> is paused, confirmed (resume) or unsubscribed. Null when there is no such subscriber.
+    /// </summary>
+    public Task<Subscriber?> UpdateAsync(long id, SubscriberChange change, ConsentContext context, CancellationToken ct = default)
     {
-        var newName = name is null ? null : SubscriberNameRules.Normalize(name);
-        if (topicSelection is not null)
+        var newName = change.Name is null ? null : SubscriberNameRules.Normalize(change.Name);
+        if (change.Topics is not null)
         {
-            CheckTopics(topicSelection);
+            CheckTopics(change.Topics);
         }
+        var move = change.Status is null ? null : StatusMove.ByTarget(change.Status);
         return ChangeAsync(id, async (connection, tx, row) =>
         {
-            if (ChangeOf(row, newName ?? row.Name, topicSelection ?? row.ToSubscriber().Topics) is { } change)
+            var moves = move is not null && move.Applies(row.Status);
+            if (ChangeOf(row, newName ?? row.Name, change.Topics ?? row.ToSubscriber().Topics) is { } profileChange)
             {
-                await UpdateProfilesAsync(connection, tx, [change], context, ct);
+                await UpdateProfilesAsync(connection, tx, [profileChange], context, ct);
+            }
+            if (moves)
+            {
+                await SetStatusAsync(connection, tx, id, move!.To, ct);
+                await AppendEventAsync(connection, tx, id, move.Event, context, null, ct);
             }
         }, ct);
     }
 
     /// <summary>Stops the monthly digest without unsubscribing. Only a confirmed subscription can be paused.</summary>
     public Task<Subscriber?> PauseAsync(long id, ConsentContext context, CancellationToken ct = default) =>
-        MoveAsync(id, SubscriberStatus.Paused, ConsentEvent.Paused, [SubscriberStatus.Confirmed], context, null, ct);
+        MoveAsync(id, StatusMove.Pause, context, null, ct);
 
     /// <summary>Starts the digest again after a pause.</summary>
     public Task<Subscriber?> ResumeAsync(long id, ConsentContext context, CancellationToken ct = default) =>
-        MoveAsync(id, SubscriberStatus.Confirmed, ConsentEvent.Resumed, [SubscriberStatus.Paused], context, null, ct);
+        MoveAsync(id, StatusMove.Resume, context, null, ct);
 
     /// <summary>Unsubscribes from any state (form, one-click, admin, email). Unsubscribing twice changes nothing.</summary>
     public Task<Subscriber?> UnsubscribeAsync(long id, ConsentContext context, CancellationToken ct = default) =>
-        MoveAsync(id, SubscriberStatus.Unsubscribed, ConsentEvent.Unsubscribed,
-            [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused, SubscriberStatus.Bounced], context, null, ct);
+        MoveAsync(id, StatusMove.Unsubscribe, context, null, ct);
 
     /// <summary>
     /// Unsubscribes after a spam complaint and suppresses the address, so an administrator or an import cannot add it
@@ -381,9 +402,7 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     /// the ledger. An unsubscribed address stays unsubscribed.
     /// </summary>
     public Task<Subscriber?> MarkBouncedAsync(long id, ConsentContext context, string? detail = null, CancellationToken ct = default) =>
-        MoveAsync(id, SubscriberStatus.Bounced, ConsentEvent.Bounced,
-            [SubscriberStatus.Pending, SubscriberStatus.Confirmed, SubscriberStatus.Paused], context, detail, ct,
-            leaveAlone: [SubscriberStatus.Unsubscribed]);
+        MoveAsync(id, StatusMove.Bounce, context, detail, ct);
 
     /// <summary>
     /// "Erase me": deletes the subscriber with their topics and tokens, clears the personal columns of their consent
@@ -395,7 +414,8 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
 
     /// <summary>
     /// An administrator's delete: removes the subscriber and anonymises their events as <see cref="EraseAsync"/>
-    /// does, but keeps no suppression, so the address can be added again.
+    /// does. The address can be added again, unless the person had unsubscribed or bounced: then it stays suppressed
+    /// until its owner subscribes and confirms anew.
     /// </summary>
     public Task<bool> DeleteAsync(long id, ConsentContext context, CancellationToken ct = default) =>
         RemoveAsync(id, context, suppress: false, ct);
@@ -498,24 +518,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             return (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
         }, ct);
 
-    /// <summary>
-    /// Moves a subscriber to <paramref name="to"/> from one of <paramref name="from"/>. Already there, or in one of
-    /// <paramref name="leaveAlone"/>: nothing to do. Any other status: a <see cref="UsageException"/>.
-    /// </summary>
-    Task<Subscriber?> MoveAsync(long id, string to, string @event, string[] from, ConsentContext context, string? detail,
-        CancellationToken ct, string[]? leaveAlone = null) =>
+    /// <summary>Moves a subscriber as <paramref name="move"/> says (or refuses, changing nothing).</summary>
+    Task<Subscriber?> MoveAsync(long id, StatusMove move, ConsentContext context, string? detail, CancellationToken ct) =>
         ChangeAsync(id, async (connection, tx, row) =>
         {
-            if (row.Status == to || (leaveAlone?.Contains(row.Status) ?? false))
+            if (move.Applies(row.Status))
             {
-                return;
+                await SetStatusAsync(connection, tx, id, move.To, ct);
+                await AppendEventAsync(connection, tx, id, move.Event, context, detail, ct);
             }
-            if (!from.Contains(row.Status))
-            {
-                throw new UsageException($"A subscription that is {row.Status} cannot become {to}; it must be {string.Join(" or ", from)}.");
-            }
-            await SetStatusAsync(connection, tx, id, to, ct);
-            await AppendEventAsync(connection, tx, id, @event, context, detail, ct);
         }, ct);
 
     Task<bool> RemoveAsync(long id, ConsentContext context, bool suppress, CancellationToken ct) =>
@@ -527,10 +538,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
                 return false;
             }
             await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.Erase, new { id }, tx, cancellationToken: ct));
-            if (suppress)
+            // A deleted person who had unsubscribed or bounced stays suppressed: deleting the row must not turn a
+            // withdrawn consent into none recorded, which a later import would read as "new, confirmed".
+            var reason = suppress ? "erased"
+                : row.Status is SubscriberStatus.Unsubscribed or SubscriberStatus.Bounced ? row.Status
+                : null;
+            if (reason is not null)
             {
                 await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.Suppress,
-                    new { hash = SuppressionHash(row.Email), reason = "erased", now = time.GetUtcNow() }, tx, cancellationToken: ct));
+                    new { hash = SuppressionHash(row.Email), reason, now = time.GetUtcNow() }, tx, cancellationToken: ct));
             }
             // The event of an erasure carries nothing personal: no subscriber, no IP address, no user agent.
             await AppendEventAsync(connection, tx, null, ConsentEvent.Erased, new ConsentContext(context.Source),
@@ -639,9 +655,9 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         }
     }
 
-    /// <summary>Why an erased address cannot be added by an administrator.</summary>
+    /// <summary>Why a suppressed address (erased, or deleted after unsubscribing or bouncing) cannot be added by an administrator.</summary>
     public static string SuppressedMessage(string email) =>
-        $"{email} asked to be erased; it can only subscribe again itself, through the web form and its confirmation email.";
+        $"{email} unsubscribed, bounced or asked to be erased; it can only subscribe again itself, through the web form and its confirmation email.";
 
     static NewSubscriber Check(NewSubscriber subscriber)
     {

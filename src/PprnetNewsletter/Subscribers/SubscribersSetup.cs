@@ -15,6 +15,7 @@ public static class SubscribersSetup
         builder.Services.AddSingleton<ConfirmationTokens>();
         builder.Services.AddSingleton<TokenKeys>();
         builder.Services.AddSingleton<LinkTokens>();
+        builder.Services.AddSingleton<SubscriberLinks>();
         return builder;
     }
 

@@ -26,7 +26,7 @@ public static class PreferencePages
     {
         var preferences = app.MapGroup("/preferences/{token}").RequireRateLimiting(WebSetup.TokenPolicy).ExcludeFromDescription();
 
-        preferences.MapGet("/", async (string token, string? done, LinkTokens links, SubscriberStore subscribers,
+        preferences.MapGet("/", async (string token, string? done, SubscriberLinks links, SubscriberStore subscribers,
             TopicCatalog topics, CancellationToken ct) =>
         {
             if (await FindAsync(token, links, subscribers, ct) is not { } subscriber)
@@ -36,7 +36,7 @@ public static class PreferencePages
             return Pages.Show("preferences", await PageAsync(token, subscriber, topics, Notices.GetValueOrDefault(done ?? "")));
         });
 
-        preferences.MapPost("/", async (string token, HttpContext http, LinkTokens links, SubscriberStore subscribers,
+        preferences.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers,
             TopicCatalog topics, CancellationToken ct) =>
         {
             if (await FindAsync(token, links, subscribers, ct) is not { } subscriber)
@@ -56,28 +56,29 @@ public static class PreferencePages
             return Done(token, "saved");
         });
 
-        preferences.MapPost("/pause", (string token, HttpContext http, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapPost("/pause", (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
             ChangeAsync(token, http, links, subscribers, "paused", subscribers.PauseAsync, ct));
-        preferences.MapPost("/resume", (string token, HttpContext http, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapPost("/resume", (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
             ChangeAsync(token, http, links, subscribers, "resumed", subscribers.ResumeAsync, ct));
-        preferences.MapPost("/unsubscribe", (string token, HttpContext http, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapPost("/unsubscribe", (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
             ChangeAsync(token, http, links, subscribers, "unsubscribed", subscribers.UnsubscribeAsync, ct));
 
-        preferences.MapGet("/data", async (string token, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapGet("/data", async (string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
         {
-            if (!links.TryVerify(token, LinkPurpose.Preferences, out var id) || await subscribers.ExportPersonalDataAsync(id, ct) is not { } data)
+            if (await links.ResolveAsync(token, LinkPurpose.Preferences, ct) is not { } id
+                || await subscribers.ExportPersonalDataAsync(id, ct) is not { } data)
             {
                 return Unknown();
             }
             return Results.File(JsonSerializer.SerializeToUtf8Bytes(data, DataJson), "application/json", "pprnet-my-data.json");
         });
 
-        preferences.MapGet("/erase", async (string token, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapGet("/erase", async (string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
             await FindAsync(token, links, subscribers, ct) is { } subscriber
                 ? Pages.Show("erase", new ErasePage { Title = "Erase your data", Token = token, Email = subscriber.Email })
                 : Unknown());
 
-        preferences.MapPost("/erase", async (string token, HttpContext http, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapPost("/erase", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
         {
             if (await FindAsync(token, links, subscribers, ct) is not { } subscriber)
             {
@@ -94,10 +95,10 @@ public static class PreferencePages
     }
 
     /// <summary>The subscriber a genuine preferences token stands for, or null (tampered token, erased subscriber).</summary>
-    static async Task<Subscriber?> FindAsync(string token, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
-        links.TryVerify(token, LinkPurpose.Preferences, out var id) ? await subscribers.GetAsync(id, ct) : null;
+    static Task<Subscriber?> FindAsync(string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+        links.FindAsync(token, LinkPurpose.Preferences, ct);
 
-    static async Task<IResult> ChangeAsync(string token, HttpContext http, LinkTokens links, SubscriberStore subscribers, string done,
+    static async Task<IResult> ChangeAsync(string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, string done,
         Func<long, ConsentContext, CancellationToken, Task<Subscriber?>> change, CancellationToken ct)
     {
         if (await FindAsync(token, links, subscribers, ct) is not { } subscriber)

@@ -14,14 +14,15 @@ public static class UnsubscribePages
     {
         var unsubscribe = app.MapGroup("/u/{token}").RequireRateLimiting(WebSetup.TokenPolicy).ExcludeFromDescription();
 
-        unsubscribe.MapGet("/", (string token, LinkTokens links) =>
-            links.TryVerify(token, LinkPurpose.Unsubscribe, out _)
+        unsubscribe.MapGet("/", async (string token, SubscriberLinks links, CancellationToken ct) =>
+            await links.ResolveAsync(token, LinkPurpose.Unsubscribe, ct) is not null
                 ? Pages.Show("unsubscribe", new UnsubscribePage { Title = "Unsubscribe", Token = token })
                 : PreferencePages.Unknown());
 
-        unsubscribe.MapPost("/", async (string token, HttpContext http, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
+        unsubscribe.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
         {
-            if (!links.TryVerify(token, LinkPurpose.Unsubscribe, out var id))
+            // A deleted or erased subscriber's link opens nothing (404), as does a link whose id may be someone else's.
+            if (await links.ResolveAsync(token, LinkPurpose.Unsubscribe, ct) is not { } id)
             {
                 return PreferencePages.Unknown();
             }
@@ -31,7 +32,6 @@ public static class UnsubscribePages
                 return Pages.Message(StatusCodes.Status400BadRequest, "Not unsubscribed", "Nothing was changed",
                     "A one-click unsubscribe must send List-Unsubscribe=One-Click. Use the button on this page.");
             }
-            // An erased subscriber is already gone: unsubscribing them again is the same success.
             await subscribers.UnsubscribeAsync(id, http.Consent(ConsentSource.OneClick), ct);
             return Pages.Message(StatusCodes.Status200OK, "Unsubscribed", "You are unsubscribed",
                 "No more digests will be sent to this address.", "Changed your mind? You are welcome to subscribe again.");

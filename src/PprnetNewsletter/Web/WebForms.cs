@@ -27,6 +27,11 @@ public static class WebForms
             // The form reader's limits (field count, field length) say exactly what was too big.
             throw new BadHttpRequestException($"The form could not be read: {e.Message}", StatusCodes.Status400BadRequest, e);
         }
+        catch (IOException e) when (e is not BadHttpRequestException)
+        {
+            // A body that ends early (a truncated multipart form, a client that went away) is the sender's fault.
+            throw new BadHttpRequestException("The form ended before it was complete. Send it again.", StatusCodes.Status400BadRequest, e);
+        }
         if (checkAntiforgery && !await context.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(context))
         {
             throw new BadHttpRequestException(

@@ -1,8 +1,9 @@
 using System.ComponentModel.DataAnnotations;
+using System.Net;
 
 namespace PprnetNewsletter.Web;
 
-public sealed class WebOptions
+public sealed class WebOptions : IValidatableObject
 {
     public const string Section = "Web";
 
@@ -20,4 +21,27 @@ public sealed class WebOptions
     /// </summary>
     [Range(1, 100_000, ErrorMessage = "Web:TokenLimitPerMinute must be between 1 and 100000")]
     public int TokenLimitPerMinute { get; set; } = 120;
+
+    /// <summary>
+    /// The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed: addresses
+    /// (<c>10.0.0.5</c>) or networks (<c>10.0.0.0/8</c>), separated by ',' or ';'. Empty (the default): none, not even
+    /// one on this machine, so no client can choose the address its rate limit and consent record are kept under.
+    /// </summary>
+    public string TrustedProxies { get; set; } = "";
+
+    /// <summary>The entries of <see cref="TrustedProxies"/>, each an address or a network.</summary>
+    public IReadOnlyList<string> TrustedProxyEntries =>
+        TrustedProxies.Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var entry in TrustedProxyEntries)
+        {
+            if (!IPAddress.TryParse(entry, out _) && !IPNetwork.TryParse(entry, out _))
+            {
+                yield return new ValidationResult(
+                    $"Web:TrustedProxies: '{entry}' is neither an IP address (10.0.0.5) nor a network (10.0.0.0/8).", [nameof(TrustedProxies)]);
+            }
+        }
+    }
 }

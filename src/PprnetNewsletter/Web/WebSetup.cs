@@ -44,9 +44,8 @@ public static class WebSetup
             form.ValueLengthLimit = 16 * 1024;
             form.KeyLengthLimit = 200;
         });
-        builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
-            // Only a reverse proxy on this machine (the default known proxies: loopback) is believed.
-            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<WebOptions>>((forwarded, web) =>
+            TrustedProxies.Configure(forwarded, web.Value.TrustedProxyEntries));
 
         // Antiforgery tokens are protected with keys kept beside the database, so a restart does not void
         // the forms open in visitors' browsers.
@@ -58,6 +57,8 @@ public static class WebSetup
         {
             antiforgery.Cookie.Name = "pprnet-antiforgery";
             antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            // Secure whenever the request is https, as seen through a trusted proxy's X-Forwarded-Proto too.
+            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             antiforgery.FormFieldName = "__antiforgery";
         });
         builder.Services.AddRateLimiter(limiter =>
@@ -101,6 +102,7 @@ public static class WebSetup
         app.UseExceptionHandler();
         app.UseStatusCodePages(context => ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
             ReasonPhrases.GetReasonPhrase(context.HttpContext.Response.StatusCode), StatusDetail(context.HttpContext.Response.StatusCode)));
+        app.UseRequestCharsetCheck();
         app.UseRateLimiter();
         return app;
     }

@@ -21,7 +21,8 @@ public class AdminAuthTests
     public async Task Every_admin_endpoint_answers_401_without_the_key_and_with_a_wrong_one_and_changes_nothing()
     {
         var key = AdminClient.NewKey();
-        await using var test = await TestApp.StartWebAsync(new Dictionary<string, string?> { ["Admin:ApiKey"] = key });
+        // Many wrong keys from one address: raise the brute-force brake, which has a test of its own.
+        await using var test = await TestApp.StartWebAsync(new Dictionary<string, string?> { ["Admin:ApiKey"] = key, ["Admin:FailedAttemptsPerMinute"] = "10000" });
         using var client = test.CreateClient();
         var endpoints = AdminEndpoints(test);
         Assert.True(endpoints.Count >= 14, $"only {endpoints.Count} admin endpoints found");
@@ -66,18 +67,48 @@ public class AdminAuthTests
     }
 
     [Fact]
-    public async Task The_openapi_document_describes_the_admin_api_and_its_bearer_scheme_and_no_page()
+    public async Task The_openapi_document_is_behind_the_key_describes_the_admin_api_and_does_not_echo_the_host()
     {
-        await using var test = await TestApp.StartWebAsync();
-        using var client = test.CreateClient();
+        var (test, client) = await AdminClient.StartAsync();
+        await using var _ = test;
+        using var __ = client;
+        using var anonymous = test.CreateClient();
 
-        var response = await client.GetAsync("openapi/v1.json");
+        var refused = await anonymous.GetAsync("openapi/v1.json");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "openapi/v1.json");
+        request.Headers.Host = "attacker.example";
+        var response = await client.SendAsync(request);
 
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var json = await response.Content.ReadAsStringAsync();
         Assert.Contains("\"/admin/api/subscribers\"", json);
         Assert.Contains("\"/admin/api/editions/{month}/resend\"", json);
         Assert.Contains("\"bearer\"", json);
         Assert.DoesNotContain("\"/subscribe\"", json);
+        Assert.DoesNotContain("attacker.example", json);
+    }
+
+    [Fact]
+    public async Task Wrong_keys_past_the_limit_get_429_with_retry_after_even_the_right_key_then()
+    {
+        var key = AdminClient.NewKey();
+        await using var test = await TestApp.StartWebAsync(new Dictionary<string, string?> { ["Admin:ApiKey"] = key, ["Admin:FailedAttemptsPerMinute"] = "5" });
+        using var client = test.CreateClient();
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var wrong = new HttpRequestMessage(HttpMethod.Get, "admin/api/subscribers");
+            wrong.Headers.Authorization = new AuthenticationHeaderValue("Bearer", $"guess{i}");
+            statuses.Add((await client.SendAsync(wrong)).StatusCode);
+        }
+        using var right = new HttpRequestMessage(HttpMethod.Get, "admin/api/subscribers");
+        right.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var afterwards = await client.SendAsync(right);
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 5).Concat(Enumerable.Repeat(HttpStatusCode.TooManyRequests, 3)), statuses);
+        Assert.Equal(HttpStatusCode.TooManyRequests, afterwards.StatusCode);
+        Assert.True(afterwards.Headers.RetryAfter?.Delta > TimeSpan.Zero);
     }
 }

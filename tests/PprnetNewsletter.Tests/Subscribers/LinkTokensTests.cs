@@ -28,7 +28,7 @@ public class LinkTokensTests
 
         var token = tokens.Create(42, LinkPurpose.Unsubscribe);
 
-        Assert.Matches(@"^v1\.k1\.42\.[A-Za-z0-9_-]{43}$", token);
+        Assert.Matches(@"^v2\.k1\.42\.[A-Za-z0-9_-]{43}$", token);
         Assert.True(tokens.TryVerify(token, LinkPurpose.Unsubscribe, out var id));
         Assert.Equal(42, id);
         Assert.False(tokens.TryVerify(token, LinkPurpose.Preferences, out _));
@@ -55,8 +55,8 @@ public class LinkTokensTests
         var parts = token.Split('.');
         string[] malformed =
         [
-            token + "A", token + ".", "." + token, $"v1.k1.042.{parts[3]}", $"v1.k1.+42.{parts[3]}", $"v2.k1.42.{parts[3]}",
-            $"v1.k1.-42.{parts[3]}", $"v1..42.{parts[3]}", $"v1.k1.42.{parts[3]}=", token.ToUpperInvariant(), new string('x', 5000),
+            token + "A", token + ".", "." + token, $"v2.k1.042.{parts[3]}", $"v2.k1.+42.{parts[3]}", $"v1.k1.42.{parts[3]}", $"v3.k1.42.{parts[3]}",
+            $"v2.k1.-42.{parts[3]}", $"v2..42.{parts[3]}", $"v2.k1.42.{parts[3]}=", token.ToUpperInvariant(), new string('x', 5000),
         ];
         Assert.All(malformed, bad => Assert.False(tokens.TryVerify(bad, LinkPurpose.Preferences, out _), bad));
         Assert.False(tokens.TryVerify(null, LinkPurpose.Preferences, out _));
@@ -87,7 +87,7 @@ public class LinkTokensTests
         var tokens = rotated.Get<LinkTokens>();
         Assert.True(tokens.TryVerify(oldToken, LinkPurpose.Unsubscribe, out var id));
         Assert.Equal(5, id);
-        Assert.StartsWith("v1.2026.5.", tokens.Create(5, LinkPurpose.Unsubscribe));
+        Assert.StartsWith("v2.2026.5.", tokens.Create(5, LinkPurpose.Unsubscribe));
 
         await using var dropped = await TestApp.CreateAsync(Keys("2026", ("2026", NewKey())));
         Assert.False(dropped.Get<LinkTokens>().TryVerify(oldToken, LinkPurpose.Unsubscribe, out _));

@@ -192,7 +192,7 @@ public class SubscriberCsvTests
 
         var error = await ImportFailsAsync(test, "email,name,topics\nok@example.org,,all\nErased@Example.org,,all\n");
 
-        Assert.Contains("line 3: Erased@example.org asked to be erased", error.Message);
+        Assert.Contains("line 3: Erased@example.org unsubscribed, bounced or asked to be erased", error.Message);
         Assert.Equal(0, await store.CountAsync());
     }
 

@@ -382,7 +382,7 @@ public class SubscriberStoreTests
             [new NewSubscriber("ok@example.org", "", TopicSelection.All), new NewSubscriber("Erased@Example.org", "", TopicSelection.All)], csv));
 
         Assert.Contains("ANN@example.org appears more than once", twice.Message);
-        Assert.Contains("Erased@example.org asked to be erased", refused.Message);
+        Assert.Contains("Erased@example.org unsubscribed, bounced or asked to be erased", refused.Message);
         Assert.Equal(0, await store.CountAsync());
     }
 }

@@ -32,9 +32,28 @@ public static class PprnetProcess
         TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, Action<Process> started, string[] args,
         string? input = null)
     {
+        var start = StartInfo(test, config, environment, args);
+        start.RedirectStandardInput = input is not null;
+        using var process = Process.Start(start)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
+        started(process);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return new PprnetRun(process.ExitCode, await output, await error);
+    }
+
+    /// <summary>How the binary is started for <paramref name="test"/>: for a test that drives the process itself (a service, say).</summary>
+    public static ProcessStartInfo StartInfo(
+        TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
-            RedirectStandardInput = input is not null,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = test.Folder,
@@ -54,17 +73,6 @@ public static class PprnetProcess
         {
             start.ArgumentList.Add(arg);
         }
-        using var process = Process.Start(start)!;
-        if (input is not null)
-        {
-            await process.StandardInput.WriteAsync(input);
-            process.StandardInput.Close();
-        }
-        started(process);
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return new PprnetRun(process.ExitCode, await output, await error);
+        return start;
     }
 }
