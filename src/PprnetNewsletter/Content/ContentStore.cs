@@ -76,6 +76,12 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
     public async Task<IReadOnlyList<EditionInfo>> ListEditionsAsync(CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct);
+        // With no row, SQLite reports the count column's type as a blob, and Dapper cannot match EditionInfo's
+        // constructor to it: an empty list is answered without that query.
+        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM editions", cancellationToken: ct)) == 0)
+        {
+            return [];
+        }
         return (await connection.QueryAsync<EditionInfo>(new CommandDefinition(AllEditions, cancellationToken: ct))).ToList();
     }
 
