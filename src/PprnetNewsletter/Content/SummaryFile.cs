@@ -229,8 +229,13 @@ public sealed partial class SummaryFile
                 continue;
             }
             var closest = await topics.ClosestAsync(names[i]);
-            Problem($"unknown topic '{names[i]}': the closest known topics are {string.Join(", ", closest.Select(t => $"'{t.Name}'"))} "
-                + "('pprnet topics' lists them all)", field.Line);
+            var near = closest.Count switch
+            {
+                0 => "no known topic is close to it",
+                1 => $"the closest known topic is '{closest[0].Name}'",
+                _ => $"the closest known topics are {string.Join(", ", closest.Select(t => $"'{t.Name}'"))}",
+            };
+            Problem($"unknown topic '{names[i]}': {near} ('pprnet topics' lists them all)", field.Line);
         }
         return ids.Distinct().ToList();
     }
