@@ -87,6 +87,9 @@ public sealed class PreferencesPage : TopicFormPage
 
     public bool IsUnsubscribed => Status is Subscribers.SubscriberStatus.Unsubscribed or Subscribers.SubscriberStatus.Bounced;
 
+    /// <summary>The chosen topics' names, in the taxonomy's order (empty when <see cref="TopicFormPage.AllTopics"/>).</summary>
+    public IReadOnlyList<string> ChosenTopicNames => Topics.Where(IsSelected).Select(t => t.Name).ToList();
+
     public string StatusText => Status switch
     {
         Subscribers.SubscriberStatus.Confirmed => "You receive the monthly digest.",
@@ -115,9 +118,17 @@ public sealed class ConfirmPage : FormPageModel
 public sealed class UnsubscribePage : PageModel
 {
     public required string Token { get; init; }
+
+    public required string Status { get; init; }
+
+    /// <summary>True when no digest is sent any more: nothing left to unsubscribe from.</summary>
+    public bool IsUnsubscribed => Status is Subscribers.SubscriberStatus.Unsubscribed or Subscribers.SubscriberStatus.Bounced;
 }
 
-public sealed record ArchiveEntry(string Month, string MonthName, IReadOnlyList<string> Titles);
+public sealed record ArchiveEntry(string Month, string MonthName, IReadOnlyList<ArchiveTitle> Titles);
+
+/// <summary>A summary's title and where it is on its edition's page.</summary>
+public sealed record ArchiveTitle(string Title, string Href);
 
 public sealed class ArchiveIndexPage : PageModel
 {

@@ -14,10 +14,19 @@ public static class UnsubscribePages
     {
         var unsubscribe = app.MapGroup("/u/{token}").RequireRateLimiting(WebSetup.TokenPolicy).ExcludeFromDescription();
 
-        unsubscribe.MapGet("/", (string token, LinkTokens links) =>
-            links.TryVerify(token, LinkPurpose.Unsubscribe, out _)
-                ? Pages.Show("unsubscribe", new UnsubscribePage { Title = "Unsubscribe", Token = token })
-                : PreferencePages.Unknown());
+        // The page shows where the subscription stands now: after a one-click unsubscribe (by the mail provider, or
+        // this page's button) it says so, rather than offering the button again.
+        unsubscribe.MapGet("/", async (string token, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
+        {
+            if (!links.TryVerify(token, LinkPurpose.Unsubscribe, out var id))
+            {
+                return PreferencePages.Unknown();
+            }
+            return await subscribers.GetAsync(id, ct) is { } subscriber
+                ? Pages.Show("unsubscribe", new UnsubscribePage { Title = "Unsubscribe", Token = token, Status = subscriber.Status })
+                : Pages.Message(StatusCodes.Status200OK, "Unsubscribed", "This subscription no longer exists",
+                    "No digest is sent to this address.", "You are welcome to subscribe again at any time.");
+        });
 
         unsubscribe.MapPost("/", async (string token, HttpContext http, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
         {

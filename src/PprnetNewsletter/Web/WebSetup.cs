@@ -96,6 +96,9 @@ public static class WebSetup
     /// </summary>
     public static WebApplication UseWebHardening(this WebApplication app)
     {
+        // HEAD becomes GET before routing picks the endpoint, so routing is placed explicitly after it.
+        app.UseHeadAsGet();
+        app.UseRouting();
         app.UseForwardedHeaders();
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
