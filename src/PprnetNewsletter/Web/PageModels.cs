@@ -4,7 +4,7 @@ using PprnetNewsletter.Content;
 namespace PprnetNewsletter.Web;
 
 /// <summary>Who runs the list, for every page's footer (CASL: name, postal address, contact).</summary>
-public sealed record SiteInfo(string Name, string PostalAddress, string ContactEmail);
+public sealed record SiteInfo(string Name, string PostalAddress, string ContactEmail, string? PrivacyUrl);
 
 public sealed record AntiforgeryField(string Name, string Value);
 

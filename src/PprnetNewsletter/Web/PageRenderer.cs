@@ -30,7 +30,8 @@ public sealed class PageRenderer(IHostEnvironment environment, IOptions<Newslett
 
     public async Task<string> RenderAsync(HttpContext http, string page, PageModel model)
     {
-        model.Site = new SiteInfo(newsletter.Value.FromName, newsletter.Value.PostalAddress, newsletter.Value.ContactEmail);
+        model.Site = new SiteInfo(newsletter.Value.FromName, newsletter.Value.PostalAddress, newsletter.Value.ContactEmail,
+            string.IsNullOrWhiteSpace(newsletter.Value.PrivacyUrl) ? null : newsletter.Value.PrivacyUrl);
         if (model is FormPageModel form)
         {
             var tokens = antiforgery.GetAndStoreTokens(http);
