@@ -24,8 +24,49 @@ public static class PprnetProcess
         TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, params string[] args) =>
         RunAsync(test, config, environment, _ => { }, args);
 
+    /// <summary>
+    /// Runs pprnet (the service, say) until a line of its standard output satisfies <paramref name="last"/>, then
+    /// ends it; what it printed up to then is returned.
+    /// </summary>
+    public static async Task<PprnetRun> RunUntilAsync(TestApp test, IReadOnlyDictionary<string, string?> config, Func<string, bool> last, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(test, config, new Dictionary<string, string>(), args))!;
+        var output = new System.Text.StringBuilder();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+            {
+                output.AppendLine(line);
+                if (last(line))
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+        }
+        return new PprnetRun(process.ExitCode, output.ToString(), await error);
+    }
+
     static async Task<PprnetRun> RunAsync(
         TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, Action<Process> started, string[] args)
+    {
+        using var process = Process.Start(StartInfo(test, config, environment, args))!;
+        started(process);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return new PprnetRun(process.ExitCode, await output, await error);
+    }
+
+    static ProcessStartInfo StartInfo(
+        TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, string[] args)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -48,12 +89,6 @@ public static class PprnetProcess
         {
             start.ArgumentList.Add(arg);
         }
-        using var process = Process.Start(start)!;
-        started(process);
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return new PprnetRun(process.ExitCode, await output, await error);
+        return start;
     }
 }
