@@ -108,6 +108,22 @@ public sealed class ErasePage : FormPageModel
     public required string Email { get; init; }
 }
 
+/// <summary>"Less of this": one button that takes a topic off the reader's choices, or what to do instead.</summary>
+public sealed class LessOfPage : FormPageModel
+{
+    public required string Token { get; init; }
+
+    public required Topic Topic { get; init; }
+
+    public required bool AllTopics { get; init; }
+
+    /// <summary>Confirmed (not paused): pausing is on offer.</summary>
+    public required bool IsActive { get; init; }
+
+    /// <summary>The reader's topics without <see cref="Topic"/>; null when it is not one of them; empty when it is the last.</summary>
+    public required IReadOnlyList<Topic>? Remaining { get; init; }
+}
+
 /// <summary>The confirm button behind the link of the confirmation email.</summary>
 public sealed class ConfirmPage : FormPageModel
 {

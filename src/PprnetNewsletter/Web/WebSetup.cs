@@ -122,6 +122,7 @@ public static class WebSetup
             .ExcludeFromDescription();
         app.MapSubscribePages();
         app.MapPreferencePages();
+        app.MapLessOfPages();
         app.MapUnsubscribePages();
         app.MapArchivePages();
         return app;

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using MimeKit;
 using OpenQA.Selenium;
 using PprnetNewsletter.Delivery;
@@ -54,7 +55,7 @@ public class AccessibilityTests
         await using var test = await TestApp.StartWebAsync();
         await SampleContent.ImportAsync(test);
         var ana = await test.Get<SubscriberStore>().AddAsync(
-            new NewSubscriber("ana@example.org", "Ana", await test.Get<TopicChoices>().ParseAsync("depression-and-depressive-symptoms")), ConsentContext.Admin);
+            new NewSubscriber("ana@example.org", "Ana", await test.Get<TopicChoices>().ParseAsync("depression-and-depressive-symptoms;client-factors")), ConsentContext.Admin);
         await test.Get<EditionSender>().SendAsync("2023-03");
         using var browser = Browser.Start();
 
@@ -68,6 +69,17 @@ public class AccessibilityTests
         var digest = Assert.Single(Outbox.To(test, "ana@example.org"));
         ShowEmail(browser, test, digest, "digest");
         Axe.AssertNoViolations(browser, "The digest");
+
+        // "Less of this" beside a summary: the one-button page, its result, and the page for a reader's last topic.
+        var lessOf = Regex.Matches(digest.TextBody!, @"https://\S+/less\?topic=\S+").Select(m => new Uri(m.Value).PathAndQuery).ToList();
+        browser.GoTo(new Uri(test.BaseAddress, lessOf.Single(l => l.EndsWith("depression-and-depressive-symptoms", StringComparison.Ordinal))));
+        Axe.AssertNoViolations(browser, "Less of this");
+        browser.Find("main form button[type=submit]").Click();
+        browser.WaitFor("h1", "No more summaries on Depression and Depressive Symptoms");
+        Axe.AssertNoViolations(browser, "Less of this, done");
+        browser.GoTo(new Uri(test.BaseAddress, lessOf.Single(l => l.EndsWith("client-factors", StringComparison.Ordinal))));
+        browser.WaitFor("h1", "Client Factors is your only topic");
+        Axe.AssertNoViolations(browser, "Less of this, the last topic");
 
         browser.GoTo(new Uri(test.BaseAddress, Outbox.LinkTo(digest, "/u/")));
         Axe.AssertNoViolations(browser, "The unsubscribe page");
