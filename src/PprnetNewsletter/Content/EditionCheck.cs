@@ -23,7 +23,7 @@ public sealed class EditionCheck(ContentStore content, IHostEnvironment environm
         }
         var there = editions.Count == 0
             ? "There are no editions yet."
-            : $"The {Counted.Of(editions.Count, "edition")}: {string.Join(", ", editions.Select(e => e.Month).Order(StringComparer.Ordinal))}.";
+            : $"Existing editions: {string.Join(", ", editions.Select(e => e.Month).Order(StringComparer.Ordinal))}.";
         throw new UsageException($"There is no {month} edition. {there} To make it, import its summaries: {ImportCommand(month)}");
     }
 

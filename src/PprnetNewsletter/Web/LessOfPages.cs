@@ -18,7 +18,7 @@ public static class LessOfPages
 
         less.MapGet("/", async (string token, string? topic, LinkTokens links, SubscriberStore subscribers, TopicCatalog topics, CancellationToken ct) =>
         {
-            if (await FindAsync(token, links, subscribers, ct) is not { } subscriber)
+            if (await PreferencePages.FindAsync(token, links, subscribers, ct) is not { } subscriber)
             {
                 return PreferencePages.Unknown();
             }
@@ -29,7 +29,7 @@ public static class LessOfPages
 
         less.MapPost("/", async (string token, HttpContext http, LinkTokens links, SubscriberStore subscribers, TopicCatalog topics, CancellationToken ct) =>
         {
-            if (await FindAsync(token, links, subscribers, ct) is not { } subscriber)
+            if (await PreferencePages.FindAsync(token, links, subscribers, ct) is not { } subscriber)
             {
                 return PreferencePages.Unknown();
             }
@@ -57,9 +57,6 @@ public static class LessOfPages
 
         return app;
     }
-
-    static async Task<Subscriber?> FindAsync(string token, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
-        links.TryVerify(token, LinkPurpose.Preferences, out var id) ? await subscribers.GetAsync(id, ct) : null;
 
     /// <summary>What taking <paramref name="topic"/> off would leave: null when it is not one of the reader's topics.</summary>
     static async Task<LessOfPage> PageAsync(string token, Subscriber subscriber, Topic topic, TopicCatalog topics)

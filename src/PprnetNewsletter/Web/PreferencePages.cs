@@ -94,7 +94,7 @@ public static class PreferencePages
     }
 
     /// <summary>The subscriber a genuine preferences token stands for, or null (tampered token, erased subscriber).</summary>
-    static async Task<Subscriber?> FindAsync(string token, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
+    internal static async Task<Subscriber?> FindAsync(string token, LinkTokens links, SubscriberStore subscribers, CancellationToken ct) =>
         links.TryVerify(token, LinkPurpose.Preferences, out var id) ? await subscribers.GetAsync(id, ct) : null;
 
     static async Task<IResult> ChangeAsync(string token, HttpContext http, LinkTokens links, SubscriberStore subscribers, string done,

@@ -95,7 +95,7 @@ public class CommandLineErrorTests
         var run = await PprnetAsync(test, "digest", verb, "2024-05");
 
         Assert.Equal((2, ""), (run.ExitCode, run.Out));
-        Assert.StartsWith("There is no 2024-05 edition. The 3 editions: 2022-12, 2023-01, 2023-03. To make it, import its summaries: pprnet import FOLDER",
+        Assert.StartsWith("There is no 2024-05 edition. Existing editions: 2022-12, 2023-01, 2023-03. To make it, import its summaries: pprnet import FOLDER",
             run.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("YYYY-MM", run.Error, StringComparison.Ordinal);
     }

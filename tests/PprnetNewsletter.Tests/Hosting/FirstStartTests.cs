@@ -30,6 +30,7 @@ public class FirstStartTests
         Assert.Contains($"Mail goes to the pickup directory {test.OutboxPath} (no Smtp:Host set): each message is an .eml file there.", output);
         Assert.Contains("Admin API: off. Set Admin:ApiKey (e.g. PPRNET_Admin__ApiKey=<a long random key>) to turn it on at http://127.0.0.1:", output);
         Assert.DoesNotContain("warn:", output);
+        Assert.DoesNotContain("Press Ctrl+C to shut down", output);   // the host's own banner would repeat ours
     }
 
     [Fact]
