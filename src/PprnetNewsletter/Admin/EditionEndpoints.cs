@@ -199,5 +199,7 @@ public static class EditionEndpoints
         new(id, email, subscriber.Name, subscriber.AllTopics, subscriber.TopicIds);
 
     static IResult NoEdition(string month) => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such edition",
-        detail: $"There is no edition for '{month}' (write the month as YYYY-MM); import its summaries first.");
+        detail: MonthNames.TryParse(month, out _)
+            ? $"There is no {month} edition; import its summaries first (GET {AdminSetup.RoutePrefix}/editions lists the editions there are)."
+            : $"'{month}' is not a month: write it as YYYY-MM, e.g. 2023-03.");
 }

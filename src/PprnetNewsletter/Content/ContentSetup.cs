@@ -12,6 +12,7 @@ public static class ContentSetup
         builder.Services.AddSingleton<TopicCatalog>();
         builder.Services.AddSingleton<ContentStore>();
         builder.Services.AddSingleton<SummaryImporter>();
+        builder.Services.AddSingleton<EditionCheck>();
         builder.Services.AddHostedService<FirstStartImport>();
         return builder;
     }

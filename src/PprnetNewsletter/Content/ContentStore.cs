@@ -19,7 +19,7 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
         """;
 
     const string SummariesOfEdition = """
-        SELECT id, slug, position, title, citation, research_type AS ResearchType,
+        SELECT id, slug, position, title, citation, research_type AS ResearchType, link,
                body_html AS BodyHtml, body_text AS BodyText,
                implications_html AS ImplicationsHtml, implications_text AS ImplicationsText
         FROM summaries WHERE edition_id = @editionId ORDER BY position, id
@@ -37,7 +37,7 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
     sealed record EditionRow(long Id, string Month, string Status, DateTimeOffset? SentAt);
 
 
-    sealed record SummaryRow(long Id, string Slug, long Position, string Title, string? Citation, string? ResearchType,
+    sealed record SummaryRow(long Id, string Slug, long Position, string Title, string? Citation, string? ResearchType, string? Link,
         string BodyHtml, string BodyText, string ImplicationsHtml, string ImplicationsText);
 
     sealed record SummaryTopicRow(long SummaryId, long TopicId);
@@ -67,7 +67,7 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
             }
             summaryTopics.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
             summaries.Add(new Summary(r.Id, r.Slug, (int)r.Position, r.Title, r.Citation, r.ResearchType,
-                r.BodyHtml, r.BodyText, r.ImplicationsHtml, r.ImplicationsText, summaryTopics));
+                r.BodyHtml, r.BodyText, r.ImplicationsHtml, r.ImplicationsText, summaryTopics) { Link = r.Link });
         }
         return new Edition(edition.Id, edition.Month, edition.Status, edition.SentAt, summaries);
     }
@@ -121,7 +121,8 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
             SELECT s.id, s.edition_id AS EditionId, e.status, e.month, s.slug, s.sort_order AS SortOrder, s.title, s.citation,
                    s.research_type AS ResearchType, s.body_markdown AS BodyMarkdown, s.body_html AS BodyHtml,
                    s.body_text AS BodyText, s.implications_markdown AS ImplicationsMarkdown,
-                   s.implications_html AS ImplicationsHtml, s.implications_text AS ImplicationsText, s.source_file AS SourceFile
+                   s.implications_html AS ImplicationsHtml, s.implications_text AS ImplicationsText, s.source_file AS SourceFile,
+                   s.link
             FROM summaries s JOIN editions e ON e.id = s.edition_id
             """;
 
@@ -136,10 +137,10 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
         const string EditionId = "SELECT id FROM editions WHERE month = @month";
 
         const string InsertSummary = """
-            INSERT INTO summaries (edition_id, slug, position, sort_order, title, citation, research_type,
+            INSERT INTO summaries (edition_id, slug, position, sort_order, title, citation, research_type, link,
                 body_markdown, body_html, body_text, implications_markdown, implications_html, implications_text,
                 source_file, imported_at, updated_at)
-            VALUES (@EditionId, @Slug, 0, @Order, @Title, @Citation, @ResearchType,
+            VALUES (@EditionId, @Slug, 0, @Order, @Title, @Citation, @ResearchType, @Link,
                 @BodyMarkdown, @BodyHtml, @BodyText, @ImplicationsMarkdown, @ImplicationsHtml, @ImplicationsText,
                 @SourceFile, @Now, @Now)
             RETURNING id
@@ -147,7 +148,7 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
 
         const string UpdateSummary = """
             UPDATE summaries SET edition_id = @EditionId, sort_order = @Order, title = @Title, citation = @Citation,
-                research_type = @ResearchType, body_markdown = @BodyMarkdown, body_html = @BodyHtml, body_text = @BodyText,
+                research_type = @ResearchType, link = @Link, body_markdown = @BodyMarkdown, body_html = @BodyHtml, body_text = @BodyText,
                 implications_markdown = @ImplicationsMarkdown, implications_html = @ImplicationsHtml,
                 implications_text = @ImplicationsText, source_file = @SourceFile, updated_at = @Now
             WHERE id = @Id
@@ -172,7 +173,7 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
 
         sealed record StoredRow(long Id, long EditionId, string Status, string Month, string Slug, long? SortOrder, string Title,
             string? Citation, string? ResearchType, string BodyMarkdown, string BodyHtml, string BodyText,
-            string ImplicationsMarkdown, string ImplicationsHtml, string ImplicationsText, string? SourceFile);
+            string ImplicationsMarkdown, string ImplicationsHtml, string ImplicationsText, string? SourceFile, string? Link);
 
         sealed record StoredEdition(string Month, string Status);
 
@@ -209,7 +210,7 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
                 r.Slug, r.Month, (int?)r.SortOrder, r.Title, r.Citation, r.ResearchType,
                 new RenderedMarkdown(r.BodyMarkdown, r.BodyHtml, r.BodyText),
                 new RenderedMarkdown(r.ImplicationsMarkdown, r.ImplicationsHtml, r.ImplicationsText),
-                links[r.Id].ToList(), r.SourceFile ?? "")));
+                links[r.Id].ToList(), r.SourceFile ?? "") { Link = r.Link }));
             return new Stored(summaries, editions.ToDictionary(e => e.Month, e => e.Status));
         }
 
@@ -226,7 +227,7 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
                 touched.Add(editionId);
                 var values = new
                 {
-                    EditionId = editionId, draft.Slug, draft.Order, draft.Title, draft.Citation, draft.ResearchType,
+                    EditionId = editionId, draft.Slug, draft.Order, draft.Title, draft.Citation, draft.ResearchType, draft.Link,
                     BodyMarkdown = draft.Body.Markdown, BodyHtml = draft.Body.Html, BodyText = draft.Body.Text,
                     ImplicationsMarkdown = draft.Implications.Markdown, ImplicationsHtml = draft.Implications.Html,
                     ImplicationsText = draft.Implications.Text, draft.SourceFile, Now = _now,

@@ -19,7 +19,11 @@ public sealed record Summary(
     string BodyText,
     string ImplicationsHtml,
     string ImplicationsText,
-    IReadOnlyList<Topic> Topics);
+    IReadOnlyList<Topic> Topics)
+{
+    /// <summary>The cited article's address (a doi.org link or the summary file's url), or null.</summary>
+    public string? Link { get; init; }
+}
 
 public static class MonthNames
 {

@@ -19,10 +19,13 @@ public sealed record SummaryDraft(
     IReadOnlyList<long> TopicIds,
     string SourceFile)
 {
+    /// <summary>The cited article's address (from <c>doi:</c> or <c>url:</c>), or null.</summary>
+    public string? Link { get; init; }
+
     /// <summary>True when a subscriber would see no difference (where the file lives does not count).</summary>
     public bool SameContentAs(SummaryDraft other) =>
-        (Month, Order, Title, Citation, ResearchType, Body, Implications) ==
-        (other.Month, other.Order, other.Title, other.Citation, other.ResearchType, other.Body, other.Implications)
+        (Month, Order, Title, Citation, ResearchType, Body, Implications, Link) ==
+        (other.Month, other.Order, other.Title, other.Citation, other.ResearchType, other.Body, other.Implications, other.Link)
         && TopicIds.Order().SequenceEqual(other.TopicIds.Order());
 }
 
@@ -38,7 +41,7 @@ public sealed record ImportProblem(string File, int? Line, string Message)
 /// </summary>
 public sealed partial class SummaryFile
 {
-    public static readonly IReadOnlyList<string> Fields = ["title", "month", "topics", "citation", "research_type", "slug", "order"];
+    public static readonly IReadOnlyList<string> Fields = ["title", "month", "topics", "citation", "research_type", "slug", "order", "doi", "url"];
 
     readonly string _file;
     readonly List<ImportProblem> _problems = [];
@@ -95,12 +98,13 @@ public sealed partial class SummaryFile
                 LineOf(fields, "slug"));
         }
         var order = Order(fields);
+        var link = ArticleLink(fields);
         if (_problems.Count > 0 || body is null)
         {
             return null;
         }
         return new SummaryDraft(slug, month!, order, title!, Text(fields, "citation", required: null),
-            Text(fields, "research_type", required: null), body.Value.Summary, body.Value.Implications, topicIds, _file);
+            Text(fields, "research_type", required: null), body.Value.Summary, body.Value.Implications, topicIds, _file) { Link = link };
     }
 
     /// <summary>The front matter's fields by name, or null when it is not a set of fields at all.</summary>
@@ -182,6 +186,41 @@ public sealed partial class SummaryFile
         return value;
     }
 
+    /// <summary>
+    /// The cited article's address: <c>doi: 10.1037/cou0000561</c> (also written <c>https://doi.org/10...</c> or
+    /// <c>doi:10...</c>) becomes its doi.org link; <c>url:</c> must be a full http(s) address, as links in the text.
+    /// </summary>
+    string? ArticleLink(Dictionary<string, (YamlNode Value, int Line)> fields)
+    {
+        var doi = Text(fields, "doi", required: null);
+        var url = Text(fields, "url", required: null);
+        if (doi is not null && url is not null)
+        {
+            Problem("give the article's doi or its url, not both", LineOf(fields, "url"));
+            return null;
+        }
+        if (doi is not null)
+        {
+            var bare = DoiPrefix().Replace(doi, "");
+            if (!DoiPattern().IsMatch(bare))
+            {
+                Problem($"doi '{doi}' is not a DOI: write it like 'doi: 10.1037/cou0000561'", LineOf(fields, "doi"));
+                return null;
+            }
+            return "https://doi.org/" + string.Join('/', bare.Split('/').Select(Uri.EscapeDataString));
+        }
+        if (url is null)
+        {
+            return null;
+        }
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || uri.Host.Length == 0)
+        {
+            Problem($"url '{url}' is not a full web address: write it like 'url: https://example.org/article'", LineOf(fields, "url"));
+            return null;
+        }
+        return uri.AbsoluteUri;
+    }
+
     int? Order(Dictionary<string, (YamlNode Value, int Line)> fields)
     {
         var text = Text(fields, "order", required: null);
@@ -235,8 +274,13 @@ public sealed partial class SummaryFile
                 continue;
             }
             var closest = await topics.ClosestAsync(names[i]);
-            Problem($"unknown topic '{names[i]}': the closest known topics are {string.Join(", ", closest.Select(t => $"'{t.Name}'"))} "
-                + "('pprnet topics' lists them all)", field.Line);
+            var near = closest.Count switch
+            {
+                0 => "no known topic is close to it",
+                1 => $"the closest known topic is '{closest[0].Name}'",
+                _ => $"the closest known topics are {string.Join(", ", closest.Select(t => $"'{t.Name}'"))}",
+            };
+            Problem($"unknown topic '{names[i]}': {near} ('pprnet topics' lists them all)", field.Line);
         }
         return ids.Distinct().ToList();
     }
@@ -328,6 +372,12 @@ public sealed partial class SummaryFile
 
     [GeneratedRegex("^[a-z0-9]+(-[a-z0-9]+)*$")]
     private static partial Regex SlugPattern();
+
+    [GeneratedRegex(@"^(https?://(dx\.)?doi\.org/|doi:\s*)", RegexOptions.IgnoreCase)]
+    private static partial Regex DoiPrefix();
+
+    [GeneratedRegex(@"^10\.\d{4,9}/\S+$")]
+    private static partial Regex DoiPattern();
 
     [GeneratedRegex("[^a-z0-9]+")]
     private static partial Regex NotSlug();

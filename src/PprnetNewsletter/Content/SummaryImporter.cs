@@ -136,7 +136,7 @@ public sealed class SummaryImporter(ContentStore store, TopicCatalog topics, ILo
     }
 
     /// <summary>"1 file", "2 files".</summary>
-    internal static string Count(int n, string one, string? many = null) => $"{n} {(n == 1 ? one : many ?? one + "s")}";
+    internal static string Count(int n, string one, string? many = null) => Counted.Of(n, one, many);
 
     /// <summary>The Markdown files to read, in a stable order, and the folder their names are shown relative to.</summary>
     static (List<string> Files, string Root) FindFiles(string path)

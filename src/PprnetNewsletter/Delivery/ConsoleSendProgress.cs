@@ -12,6 +12,7 @@ public sealed class ConsoleSendProgress(TextWriter output, bool interactive, Tim
     readonly Lock _lock = new();
     long _lastTimestamp;
     SendProgress? _last;
+    SendProgress? _shown;
     int _width;
 
     public static ConsoleSendProgress ForStandardError(TimeProvider clock) => new(Console.Error, !Console.IsErrorRedirected, clock);
@@ -35,7 +36,8 @@ public sealed class ConsoleSendProgress(TextWriter output, bool interactive, Tim
     {
         lock (_lock)
         {
-            if (_last is not null)
+            // The last state is written only if its counts are not on screen yet: the same line is not repeated.
+            if (_last is not null && (_shown is null || _last with { RatePerSecond = _shown.RatePerSecond, Eta = _shown.Eta } != _shown))
             {
                 Write(_last);
             }
@@ -49,6 +51,7 @@ public sealed class ConsoleSendProgress(TextWriter output, bool interactive, Tim
 
     void Write(SendProgress p)
     {
+        _shown = p;
         var line = Format(p);
         if (interactive)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using PprnetNewsletter.Content;
 using PprnetNewsletter.Hosting;
 
 namespace PprnetNewsletter.Delivery;
@@ -33,7 +34,7 @@ public static class DeliverySetup
         var month = MonthArgument();
         var dryRun = new Option<bool>("--dry-run") { Description = "Compose every message and count them; send nothing, change nothing." };
         var send = new Command("send", "Send the edition now (the schedule's engine): resumable, and a second run sends nothing.") { month, dryRun };
-        send.SetAction((parse, ct) => DeliverAsync(app, parse.GetValue(dryRun) ? "Dry run" : "Send", (sender, progress) =>
+        send.SetAction((parse, ct) => DeliverAsync(app, parse.GetValue(month)!, parse.GetValue(dryRun) ? "Dry run" : "Send", (sender, progress) =>
             parse.GetValue(dryRun)
                 ? sender.DryRunAsync(parse.GetValue(month)!, progress, ct)
                 : sender.SendAsync(parse.GetValue(month)!, progress, ct)));
@@ -65,16 +66,16 @@ public static class DeliverySetup
                 : parse.GetValue(failed) ? new ResendRequest(ResendKind.Failed)
                 : new ResendRequest(ResendKind.New);
             var left = 0;
-            var code = await DeliverAsync(app, "Resend", async (sender, progress) =>
+            var code = await DeliverAsync(app, parse.GetValue(month)!, "Resend", async (sender, progress) =>
             {
                 var result = await sender.ResendAsync(parse.GetValue(month)!, request, progress, ct);
-                Console.WriteLine($"{result.Queued} queued for resending.");
+                Console.WriteLine($"{Counted.Of(result.Queued, "message")} queued for resending.");
                 left = result.LeftFailed;
                 return result.Send;
             });
             if (left > 0)
             {
-                Console.WriteLine($"{left} failed row(s) left as they are: their subscriber is no longer confirmed.");
+                Console.WriteLine($"{Counted.Of(left, "failed row")} left as they are: their subscriber is no longer confirmed.");
             }
             return code;
         });
@@ -88,9 +89,10 @@ public static class DeliverySetup
         var status = new Command("status", "Counts per delivery state and the commonest failure reasons.") { month };
         status.SetAction(async (parse, ct) =>
         {
+            await app.Services.GetRequiredService<EditionCheck>().RequireAsync(parse.GetValue(month)!, ct);
             var report = await app.Services.GetRequiredService<EditionSender>().StatusAsync(parse.GetValue(month)!, ct);
             var c = CultureInfo.InvariantCulture;
-            Console.WriteLine($"Edition {report.Month}: {report.Status}, {report.SummaryCount} summaries");
+            Console.WriteLine($"Edition {report.Month}: {report.Status}, {Counted.Of(report.SummaryCount, "summary", "summaries")}");
             if (report.SendStartedAt is { } started)
             {
                 Console.WriteLine(string.Create(c, $"  send started {started:u}{(report.SentAt is { } sent ? $", finished {sent:u}" : "")}"));
@@ -117,8 +119,10 @@ public static class DeliverySetup
     }
 
     /// <summary>Runs a send with the progress line on stderr, prints the summary; a halted send exits 1 with its reason.</summary>
-    static async Task<int> DeliverAsync(IHost app, string what, Func<EditionSender, IProgress<SendProgress>, Task<SendResult>> run)
+    static async Task<int> DeliverAsync(IHost app, string month, string what, Func<EditionSender, IProgress<SendProgress>, Task<SendResult>> run)
     {
+        // Checked before the progress line starts, so a wrong month gets its message alone.
+        await app.Services.GetRequiredService<EditionCheck>().RequireAsync(month, CancellationToken.None);
         var progress = ConsoleSendProgress.ForStandardError(app.Services.GetRequiredService<TimeProvider>());
         SendResult result;
         try

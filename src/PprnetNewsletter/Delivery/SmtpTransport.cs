@@ -4,6 +4,7 @@ using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Options;
 using MimeKit;
+using PprnetNewsletter.Hosting;
 
 namespace PprnetNewsletter.Delivery;
 
@@ -130,7 +131,7 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
 
     public string Describe() =>
         $"SMTP {_options.Host}:{_options.Port} ({_options.Security}{(string.IsNullOrEmpty(_options.Username) ? "" : ", as " + _options.Username)}), " +
-        $"{_options.MaxConnections} connection(s){(_options.MessagesPerSecond > 0 ? $", at most {_options.MessagesPerSecond}/s" : "")}";
+        $"{Counted.Of(_options.MaxConnections, "connection")}{(_options.MessagesPerSecond > 0 ? $", at most {_options.MessagesPerSecond}/s" : "")}";
 
     Connection? TakeIdle()
     {

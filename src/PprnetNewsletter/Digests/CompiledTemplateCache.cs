@@ -133,7 +133,9 @@ public sealed class CompiledTemplateCache(IOptions<DigestOptions> options, IHost
     {
         if (!File.Exists(path))
         {
-            logger.LogDebug("No compiled templates at {Path}: compiling", path);
+            // Compiling takes tens of seconds on a small machine: say so, or a first start looks hung.
+            logger.LogInformation("Compiling templates (first start after a template change or an upgrade only; this can take a minute), "
+                + "to be kept in {Path}…", path);
             return;
         }
         try

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Options;
+using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
 
@@ -45,6 +46,7 @@ public static class DigestSetup
             var folder = parsed.GetValue(output) is { } typed
                 ? Path.GetFullPath(typed)
                 : AppHome.Resolve(app.Services.GetRequiredService<IHostEnvironment>().ContentRootPath, "data/preview");
+            await app.Services.GetRequiredService<EditionCheck>().RequireAsync(parsed.GetValue(month)!, ct);
             var outcome = await app.Services.GetRequiredService<DigestPreview>().WriteAsync(parsed.GetValue(month)!, parsed.GetValue(email)!, folder, ct);
             foreach (var line in outcome.Report)
             {

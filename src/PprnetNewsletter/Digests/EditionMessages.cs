@@ -61,7 +61,9 @@ public sealed class EditionMessages : IEditionMessages
     readonly VerpAddresses _verp;
     readonly bool _sendWhenNoMatch;
     readonly string _feedbackId;
-    readonly ConcurrentDictionary<(ulong Mask, bool HasName), Lazy<PersonalisedEmail>> _variants = new();
+    // The edition's topics, in order of first appearance: bit i of a reader's topic mask is _topicIds[i].
+    readonly long[] _topicIds;
+    readonly ConcurrentDictionary<(ulong Mask, ulong Topics, bool HasName), Lazy<PersonalisedEmail>> _variants = new();
 
     internal EditionMessages(Edition edition, IReadOnlyDictionary<long, string> topicNames, EmailRenderer renderer,
         MessageAssembly assembly, LinkTokens tokens, VerpAddresses verp, bool sendWhenNoMatch)
@@ -74,6 +76,7 @@ public sealed class EditionMessages : IEditionMessages
         _verp = verp;
         _sendWhenNoMatch = sendWhenNoMatch;
         _feedbackId = $"{edition.Month}:digest:pprnet";
+        _topicIds = [.. edition.Summaries.SelectMany(s => s.Topics).Select(t => t.Id).Distinct()];
     }
 
     public long EditionId => _edition.Id;
@@ -103,7 +106,7 @@ public sealed class EditionMessages : IEditionMessages
             [Slot.Unsubscribe] = links.Unsubscribe(unsubscribeToken),
             [Slot.Preferences] = links.Preferences(_tokens.Create(recipient.SubscriberId, LinkPurpose.Preferences)),
         };
-        var variant = Variant(mask, values.Name.Length > 0);
+        var variant = Variant(mask, TopicMask(recipient.AllTopics, recipient.TopicIds), values.Name.Length > 0);
         var message = _assembly.Build(variant.Headers, values.Name, recipient.Email, MessageId(recipient, resendCount), variant.Fill(values),
             _verp.For(recipient.SubscriberId, _edition.Id));
         MessageAssembly.AddListUnsubscribe(message, values[Slot.Unsubscribe], links.UnsubscribeMailto(unsubscribeToken));
@@ -130,24 +133,44 @@ public sealed class EditionMessages : IEditionMessages
     internal void Warm()
     {
         var all = DigestSelection.MatchMask(_edition, allTopics: true, []);
-        Variant(all, hasName: true);
-        Variant(all, hasName: false);
+        var allTopics = TopicMask(allTopics: true, []);
+        Variant(all, allTopics, hasName: true);
+        Variant(all, allTopics, hasName: false);
         if (_sendWhenNoMatch)
         {
-            Variant(0, hasName: true);
+            Variant(0, 0, hasName: true);
         }
     }
 
-    PersonalisedEmail Variant(ulong mask, bool hasName) =>
-        _variants.GetOrAdd((mask, hasName), static (key, self) => new Lazy<PersonalisedEmail>(() => self.Render(key.Mask, key.HasName)), this).Value;
+    /// <summary>
+    /// Which of the edition's topics the reader chose. Part of a variant's key because each full summary offers a
+    /// "less of this" link for each of its topics the reader chose; readers of the same summaries through other
+    /// topics get another variant.
+    /// </summary>
+    internal ulong TopicMask(bool allTopics, IReadOnlyList<long> topicIds)
+    {
+        var mask = 0UL;
+        for (var i = 0; i < _topicIds.Length; i++)
+        {
+            if (allTopics || topicIds.Contains(_topicIds[i]))
+            {
+                mask |= 1UL << i;
+            }
+        }
+        return mask;
+    }
 
-    PersonalisedEmail Render(ulong mask, bool hasName) =>
+    PersonalisedEmail Variant(ulong mask, ulong topics, bool hasName) =>
+        _variants.GetOrAdd((mask, topics, hasName), static (key, self) =>
+            new Lazy<PersonalisedEmail>(() => self.Render(key.Mask, key.Topics, key.HasName)), this).Value;
+
+    PersonalisedEmail Render(ulong mask, ulong topics, bool hasName) =>
         // Compose is synchronous (the engine's seam); RazorLight completes synchronously for templates that do
         // not await, and this runs once per variant, never per email.
-        _renderer.RenderAsync(EmailTemplates.Digest, Model(mask, hasName), _feedbackId).GetAwaiter().GetResult();
+        _renderer.RenderAsync(EmailTemplates.Digest, Model(mask, topics, hasName), _feedbackId).GetAwaiter().GetResult();
 
     /// <summary>The template model of a variant: the reader's values are placeholders.</summary>
-    internal DigestModel Model(ulong mask, bool hasName)
+    internal DigestModel Model(ulong mask, ulong topics, bool hasName)
     {
         var digest = DigestSelection.Split(_edition, mask);
         var links = _renderer.Links;
@@ -168,8 +191,19 @@ public sealed class EditionMessages : IEditionMessages
             },
             Month = _edition.Month,
             MonthName = _edition.MonthName,
-            Summaries = [.. digest.Matches.Select(s => new DigestEntry(s, links.ArchiveEntry(_edition.Month, s.Slug)))],
+            Summaries = [.. digest.Matches.Select(s => new DigestEntry(s, links.ArchiveEntry(_edition.Month, s.Slug))
+            {
+                LessOf = [.. s.Topics.Where(t => Chosen(t.Id, topics)).Select(t => new LessOfLink(t.Name, LessOfUrl(t.Slug)))],
+            })],
             AlsoThisMonth = [.. digest.Others.Select(s => new DigestEntry(s, links.ArchiveEntry(_edition.Month, s.Slug)))],
         };
     }
+
+    bool Chosen(long topicId, ulong topics) => Array.IndexOf(_topicIds, topicId) is var i and >= 0 && (topics & (1UL << i)) != 0;
+
+    /// <summary>
+    /// The reader's own preference link (a placeholder here, filled in per reader) with the page that drops one
+    /// topic: the signed token authorises the change, the topic is a plain parameter the page checks.
+    /// </summary>
+    static string LessOfUrl(string slug) => $"{Placeholders.Of(Slot.Preferences)}/less?topic={Uri.EscapeDataString(slug)}";
 }

@@ -75,7 +75,14 @@ public sealed class DigestModel : EmailModel
 }
 
 /// <summary>A summary and its absolute link on the archive page.</summary>
-public sealed record DigestEntry(Summary Summary, string Url);
+public sealed record DigestEntry(Summary Summary, string Url)
+{
+    /// <summary>For a summary on the reader's topics: one "less of this" link per topic of it the reader chose.</summary>
+    public IReadOnlyList<LessOfLink> LessOf { get; init; } = [];
+}
+
+/// <summary>"Less of this: stop {TopicName}": the page that takes one topic off the reader's choices (per reader).</summary>
+public sealed record LessOfLink(string TopicName, string Url);
 
 /// <summary>templates/Confirmation.cshtml: "confirm your subscription" (Links.Confirm).</summary>
 public sealed class ConfirmationModel : EmailModel;

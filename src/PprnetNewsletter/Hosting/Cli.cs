@@ -14,9 +14,9 @@ public static class Cli
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var error in parsed.Errors)
+            foreach (var line in UsageErrors.Describe(root, args, parsed))
             {
-                await Console.Error.WriteLineAsync(error.Message);
+                await Console.Error.WriteLineAsync(line);
             }
             await Console.Error.WriteLineAsync("Run 'pprnet --help' (or 'pprnet VERB --help') for usage.");
             return ExitCodes.BadInput;

@@ -26,6 +26,10 @@ public sealed class NewsletterOptions
     [EmailAddress(ErrorMessage = "Newsletter:ContactEmail must be an email address")]
     public string ContactEmail { get; set; } = "";
 
+    /// <summary>The privacy policy, linked from every page's footer and the subscribe form; empty: no link.</summary>
+    [RegularExpression(@"^https?://[^\s/]+\S*$", ErrorMessage = "Newsletter:PrivacyUrl must be empty or an absolute http(s) URL, e.g. https://example.org/privacy")]
+    public string? PrivacyUrl { get; set; }
+
     /// <summary>The base URL without a trailing slash, ready to have paths appended.</summary>
     public string Link(string path) => BaseUrl.TrimEnd('/') + "/" + path.TrimStart('/');
 }

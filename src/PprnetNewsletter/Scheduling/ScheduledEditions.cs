@@ -13,8 +13,10 @@ public sealed class ScheduledEditions(
     /// <summary>
     /// Sends the edition that is due, if it has summaries and has not been started. Two processes may both decide
     /// to; the edition's compare-and-set start lets one enqueue it, and both then share its rows, each row once.
+    /// A due edition without summaries is reported once, when the schedule fires; the catch-up run at start-up
+    /// (<paramref name="atStartUp"/>) keeps quiet about it, or every restart in the month would repeat it.
     /// </summary>
-    public async Task<ScheduleDecision> RunDueAsync(CancellationToken ct = default)
+    public async Task<ScheduleDecision> RunDueAsync(bool atStartUp = false, CancellationToken ct = default)
     {
         var now = clock.GetUtcNow();
         var editions = new List<EditionState>();
@@ -28,9 +30,9 @@ public sealed class ScheduledEditions(
             logger.LogInformation("Sending the {Month} edition: {Reason}", due, decision.Reason);
             await sender.SendAsync(due, null, ct);
         }
-        else if (decision.NeedsAttention)
+        else if (decision.NeedsAttention && !atStartUp)
         {
-            logger.LogWarning("Not sending: {Reason}", decision.Reason);
+            logger.LogInformation("Not sending: {Reason}", decision.Reason);
         }
         else
         {
@@ -44,8 +46,11 @@ public sealed class ScheduledEditions(
 [DisallowConcurrentExecution]
 public sealed class MonthlyEditionJob(ScheduledEditions schedule) : IJob
 {
+    /// <summary>The trigger of the one-off run at start-up, beside the monthly one.</summary>
+    public const string CatchUpTrigger = "monthly-edition-catch-up";
+
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
-        await schedule.RunDueAsync(cancellationToken);
+        await schedule.RunDueAsync(atStartUp: context.Trigger.Key.Name == CatchUpTrigger, cancellationToken);
 }
 
 /// <summary>Every Delivery:RetryPollInterval: deferred rows that are due, and sends left unfinished by a crash.</summary>

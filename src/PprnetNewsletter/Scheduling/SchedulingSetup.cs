@@ -20,7 +20,7 @@ public static class SchedulingSetup
                 .WithSchedule(CronScheduleBuilder.Create(EditionSchedule.CronOf(sp.GetRequiredService<IOptions<ScheduleOptions>>().Value))));
             // Quartz keeps no memory across restarts: this one-off run at start-up sends an edition whose trigger
             // time passed while the service was down (the decision makes it once, never twice).
-            q.AddTrigger(t => t.ForJob(monthly).WithIdentity("monthly-edition-catch-up").StartNow());
+            q.AddTrigger(t => t.ForJob(monthly).WithIdentity(MonthlyEditionJob.CatchUpTrigger).StartNow());
 
             var retry = new JobKey("delivery-retry");
             q.AddJob<DeliveryRetryJob>(j => j.WithIdentity(retry));

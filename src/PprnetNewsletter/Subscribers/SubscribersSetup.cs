@@ -70,15 +70,20 @@ public static class SubscribersSetup
         {
             var filter = new SubscriberFilter(parsed.GetValue(search), parsed.GetValue(status));
             const string Row = "{0,-40}  {1,-30}  {2,-12}  {3}";
+            // The first row is read before the header is printed: a bad filter fails there, and its message goes to
+            // standard error alone, with nothing half-printed on standard output.
+            await using var rows = services.GetRequiredService<SubscriberStore>().StreamAllAsync(filter, ct).GetAsyncEnumerator(ct);
+            var more = await rows.MoveNextAsync();
             Console.WriteLine(Row, "EMAIL", "NAME", "STATUS", "TOPICS");
             var count = 0;
-            await foreach (var subscriber in services.GetRequiredService<SubscriberStore>().StreamAllAsync(filter, ct))
+            for (; more; more = await rows.MoveNextAsync())
             {
+                var subscriber = rows.Current;
                 Console.WriteLine(Row, subscriber.Email, subscriber.Name, subscriber.Status,
                     subscriber.AllTopics ? TopicChoices.AllKeyword : subscriber.TopicIds.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 count++;
             }
-            Console.WriteLine(count == 1 ? "1 subscriber" : $"{count} subscribers");
+            Console.WriteLine(Counted.Of(count, "subscriber"));
             return ExitCodes.Success;
         });
         return list;

@@ -85,7 +85,9 @@ public sealed class TopicChoices(TopicCatalog catalog)
     public async Task<string> DescribeUnknownAsync(string name)
     {
         var closest = await catalog.ClosestAsync(name);
-        return $"'{name}' is not a topic (closest: {string.Join(", ", closest.Select(t => $"'{t.Name}'"))})";
+        return closest.Count == 0
+            ? $"'{name}' is not a topic, nor close to one ('pprnet topics' lists them all)"
+            : $"'{name}' is not a topic (closest: {string.Join(", ", closest.Select(t => $"'{t.Name}'"))})";
     }
 
     /// <summary>The topic named by the most pieces from <paramref name="start"/> joined by commas, and the index after them.</summary>

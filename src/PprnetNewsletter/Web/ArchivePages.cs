@@ -18,7 +18,8 @@ public static class ArchivePages
                 var edition = await content.GetEditionAsync(info.Month, ct);
                 if (edition is not null)
                 {
-                    entries.Add(new ArchiveEntry(edition.Month, edition.MonthName, edition.Summaries.Select(s => s.Title).ToList()));
+                    entries.Add(new ArchiveEntry(edition.Month, edition.MonthName,
+                        edition.Summaries.Select(s => new ArchiveTitle(s.Title, $"/archive/{edition.Month}#{s.Slug}")).ToList()));
                 }
             }
             return Pages.Show("archive", new ArchiveIndexPage { Title = "Archive", Editions = entries });

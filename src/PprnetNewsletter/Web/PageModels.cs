@@ -1,10 +1,16 @@
 using System.Text.Encodings.Web;
 using PprnetNewsletter.Content;
+using PprnetNewsletter.Hosting;
 
 namespace PprnetNewsletter.Web;
 
 /// <summary>Who runs the list, for every page's footer (CASL: name, postal address, contact).</summary>
-public sealed record SiteInfo(string Name, string PostalAddress, string ContactEmail);
+public sealed record SiteInfo(string Name, string PostalAddress, string ContactEmail, string? PrivacyUrl)
+{
+    /// <summary>The sender identity every page shows (CASL), from the newsletter's settings.</summary>
+    public static SiteInfo From(NewsletterOptions options) => new(options.FromName, options.PostalAddress, options.ContactEmail,
+        string.IsNullOrWhiteSpace(options.PrivacyUrl) ? null : options.PrivacyUrl);
+}
 
 public sealed record AntiforgeryField(string Name, string Value);
 
@@ -87,6 +93,9 @@ public sealed class PreferencesPage : TopicFormPage
 
     public bool IsUnsubscribed => Status is Subscribers.SubscriberStatus.Unsubscribed or Subscribers.SubscriberStatus.Bounced;
 
+    /// <summary>The chosen topics' names, in the taxonomy's order (empty when <see cref="TopicFormPage.AllTopics"/>).</summary>
+    public IReadOnlyList<string> ChosenTopicNames => Topics.Where(IsSelected).Select(t => t.Name).ToList();
+
     public string StatusText => Status switch
     {
         Subscribers.SubscriberStatus.Confirmed => "You receive the monthly digest.",
@@ -105,6 +114,22 @@ public sealed class ErasePage : FormPageModel
     public required string Email { get; init; }
 }
 
+/// <summary>"Less of this": one button that takes a topic off the reader's choices, or what to do instead.</summary>
+public sealed class LessOfPage : FormPageModel
+{
+    public required string Token { get; init; }
+
+    public required Topic Topic { get; init; }
+
+    public required bool AllTopics { get; init; }
+
+    /// <summary>Confirmed (not paused): pausing is on offer.</summary>
+    public required bool IsActive { get; init; }
+
+    /// <summary>The reader's topics without <see cref="Topic"/>; null when it is not one of them; empty when it is the last.</summary>
+    public required IReadOnlyList<Topic>? Remaining { get; init; }
+}
+
 /// <summary>The confirm button behind the link of the confirmation email.</summary>
 public sealed class ConfirmPage : FormPageModel
 {
@@ -115,9 +140,17 @@ public sealed class ConfirmPage : FormPageModel
 public sealed class UnsubscribePage : PageModel
 {
     public required string Token { get; init; }
+
+    public required string Status { get; init; }
+
+    /// <summary>True when no digest is sent any more: nothing left to unsubscribe from.</summary>
+    public bool IsUnsubscribed => Status is Subscribers.SubscriberStatus.Unsubscribed or Subscribers.SubscriberStatus.Bounced;
 }
 
-public sealed record ArchiveEntry(string Month, string MonthName, IReadOnlyList<string> Titles);
+public sealed record ArchiveEntry(string Month, string MonthName, IReadOnlyList<ArchiveTitle> Titles);
+
+/// <summary>A summary's title and where it is on its edition's page.</summary>
+public sealed record ArchiveTitle(string Title, string Href);
 
 public sealed class ArchiveIndexPage : PageModel
 {

@@ -33,7 +33,7 @@ public sealed class PageRenderer(IHostEnvironment environment, IOptions<Newslett
 
     public async Task<string> RenderAsync(HttpContext http, string page, PageModel model)
     {
-        model.Site = new SiteInfo(newsletter.Value.FromName, newsletter.Value.PostalAddress, newsletter.Value.ContactEmail);
+        model.Site = SiteInfo.From(newsletter.Value);
         if (model is FormPageModel form)
         {
             var tokens = antiforgery.GetAndStoreTokens(http);

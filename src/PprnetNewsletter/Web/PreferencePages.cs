@@ -95,7 +95,7 @@ public static class PreferencePages
     }
 
     /// <summary>The subscriber a genuine preferences token stands for, or null (tampered token, erased subscriber).</summary>
-    static Task<Subscriber?> FindAsync(string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+    internal static Task<Subscriber?> FindAsync(string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
         links.FindAsync(token, LinkPurpose.Preferences, ct);
 
     static async Task<IResult> ChangeAsync(string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, string done,

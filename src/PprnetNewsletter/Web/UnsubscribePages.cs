@@ -14,9 +14,12 @@ public static class UnsubscribePages
     {
         var unsubscribe = app.MapGroup("/u/{token}").RequireRateLimiting(WebSetup.TokenPolicy).ExcludeFromDescription();
 
-        unsubscribe.MapGet("/", async (string token, SubscriberLinks links, CancellationToken ct) =>
-            await links.ResolveAsync(token, LinkPurpose.Unsubscribe, ct) is not null
-                ? Pages.Show("unsubscribe", new UnsubscribePage { Title = "Unsubscribe", Token = token })
+        // The page shows where the subscription stands now: after a one-click unsubscribe (by the mail provider, or
+        // this page's button) it says so, rather than offering the button again. A deleted or erased subscriber's link
+        // opens nothing (404), as does a link whose id may be someone else's.
+        unsubscribe.MapGet("/", async (string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+            await links.ResolveAsync(token, LinkPurpose.Unsubscribe, ct) is { } id && await subscribers.GetAsync(id, ct) is { } subscriber
+                ? Pages.Show("unsubscribe", new UnsubscribePage { Title = "Unsubscribe", Token = token, Status = subscriber.Status })
                 : PreferencePages.Unknown());
 
         unsubscribe.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>

@@ -97,6 +97,9 @@ public static class WebSetup
     /// </summary>
     public static WebApplication UseWebHardening(this WebApplication app)
     {
+        // HEAD becomes GET before routing picks the endpoint, so routing is placed explicitly after it.
+        app.UseHeadAsGet();
+        app.UseRouting();
         app.UseForwardedHeaders();
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
@@ -121,6 +124,7 @@ public static class WebSetup
             .ExcludeFromDescription();
         app.MapSubscribePages();
         app.MapPreferencePages();
+        app.MapLessOfPages();
         app.MapUnsubscribePages();
         app.MapArchivePages();
         return app;
@@ -150,10 +154,12 @@ public static class WebSetup
         // Program builds the web application whenever the arguments ask for the service (Cli.IsServe).
         var app = host as WebApplication ?? throw new InvalidOperationException("The service runs on the web application, not on a verb's host.");
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PprnetNewsletter");
+        logger.LogInformation("Starting: database, first-start import, templates…");
         await app.StartAsync(ct);
-        logger.LogInformation("Database: {Path}", app.Services.GetRequiredService<Db>().Path);
-        logger.LogInformation("Mail: {Transport}", app.Services.GetRequiredService<IMailTransport>().Describe());
-        logger.LogInformation("Listening on {Urls}. Press Ctrl-C to stop.", string.Join(", ", app.ListeningAddresses()));
+        foreach (var line in NextSteps.For(app.Services, app.ListeningAddresses()))
+        {
+            logger.LogInformation("{Line}", line);
+        }
         foreach (var warning in StartupWarnings.For(app.Services, app.ListeningAddresses()))
         {
             logger.LogWarning("{Warning}", warning);

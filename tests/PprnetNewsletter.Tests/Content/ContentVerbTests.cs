@@ -43,7 +43,7 @@ public class ContentVerbTests
 
         Assert.Equal(2, run.ExitCode);
         Assert.Equal("", run.Out);
-        Assert.Contains("2023-05/typo.md (line 4): unknown topic 'Therapist Factor': the closest known topics are 'Therapist Factors', ", run.Error);
+        Assert.Contains("2023-05/typo.md (line 4): unknown topic 'Therapist Factor': the closest known topic is 'Therapist Factors' ('pprnet topics' lists them all)", run.Error);
         Assert.Equal(before, await test.SnapshotAsync());
     }
 

@@ -145,8 +145,8 @@ public class DigestSendVerbTests
         Assert.Contains("554 5.7.1", status.Out);
         Assert.Contains("550 5.1.1", status.Out);
         Assert.Equal(0, resend.ExitCode);
-        Assert.Contains("2 queued", resend.Out);
-        Assert.Contains("1 failed row(s) left", resend.Out);
+        Assert.Contains("2 messages queued", resend.Out);
+        Assert.Contains("1 failed row left", resend.Out);
         var final = smtp.CountByRecipient();
         Assert.Equal(readers.Except([readers[2]]).Order(), final.Keys.Order());
         Assert.All(final.Values, c => Assert.Equal(1, c));

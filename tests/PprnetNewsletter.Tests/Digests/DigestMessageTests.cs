@@ -179,7 +179,7 @@ public partial class DigestMessageTests
         var (message, _) = await ComposeAsync(test, edition, Bob);
 
         var unsubscribe = Regex.Match(message.Headers["List-Unsubscribe"]!, "<https://news.example.org/u/([^>]+)>").Groups[1].Value;
-        var preferences = Regex.Match(message.HtmlBody!, "https://news.example.org/preferences/([^\"]+)").Groups[1].Value;
+        var preferences = Regex.Match(message.HtmlBody!, "https://news.example.org/preferences/([^\"/]+)").Groups[1].Value;
         Assert.True(tokens.TryVerify(unsubscribe, LinkPurpose.Unsubscribe, out var id) && id == Bob);
         Assert.True(tokens.TryVerify(preferences, LinkPurpose.Preferences, out id) && id == Bob);
         Assert.False(tokens.TryVerify(unsubscribe, LinkPurpose.Preferences, out var _));

@@ -50,7 +50,7 @@ public class EncodedBodyTests
                 var hasName = name.Trim().Length > 0;
                 if (!rendered.TryGetValue((mask, hasName), out var template))
                 {
-                    template = rendered[(mask, hasName)] = await RenderAsync(test, edition, mask, hasName);
+                    template = rendered[(mask, hasName)] = await RenderAsync(test, edition, mask, topicIds, hasName);
                 }
                 var values = new Dictionary<Slot, string>
                 {
@@ -125,9 +125,10 @@ public class EncodedBodyTests
         return Encoding.UTF8.GetString(decoded.ToArray());
     }
 
-    static async Task<(string Html, string Text)> RenderAsync(TestApp test, EditionMessages edition, ulong mask, bool hasName)
+    static async Task<(string Html, string Text)> RenderAsync(TestApp test, EditionMessages edition, ulong mask, IReadOnlyList<long> topicIds, bool hasName)
     {
-        var (html, text) = await test.Get<EmailTemplates>().RenderAsync(EmailTemplates.Digest, edition.Model(mask, hasName));
+        var model = edition.Model(mask, edition.TopicMask(allTopics: false, topicIds), hasName);
+        var (html, text) = await test.Get<EmailTemplates>().RenderAsync(EmailTemplates.Digest, model);
         return (test.Get<EmailRenderer>().InlineCss(EmailTemplates.Digest, html), text);
     }
 

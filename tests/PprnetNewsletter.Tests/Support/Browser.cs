@@ -27,8 +27,25 @@ public sealed class Browser : IDisposable
     /// <summary>Where screenshots are kept as test artefacts: TestResults/screenshots under the test output folder.</summary>
     public static string ScreenshotFolder => Path.Combine(AppContext.BaseDirectory, "TestResults", "screenshots");
 
-    public static Browser Start()
+    /// <summary>
+    /// Throws, saying what to install, when Debian's Chromium or its driver is missing: without this the failure is
+    /// Selenium's, which talks of a driver it cannot download.
+    /// </summary>
+    public static void RequireInstalled(string chromium = ChromiumPath, string driver = DriverFolder + "/" + DriverFile)
     {
+        var missing = new[] { chromium, driver }.Where(path => !File.Exists(path)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"The browser tests need Debian's chromium and chromium-driver packages, and {string.Join(" and ", missing)} "
+                + "is missing. Install them with 'apt-get install chromium chromium-driver' (as root; .ci/run does this).");
+        }
+    }
+
+    /// <summary>A browser whose window (and so viewport, headless) is <paramref name="width"/> × <paramref name="height"/> CSS pixels.</summary>
+    public static Browser Start(int width = 1100, int height = 1900)
+    {
+        RequireInstalled();
         var profile = Directory.CreateTempSubdirectory("pprnet-chromium-");
         var service = ChromeDriverService.CreateDefaultService(DriverFolder, DriverFile);
         service.SuppressInitialDiagnosticInformation = true;
@@ -39,7 +56,7 @@ public sealed class Browser : IDisposable
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             $"--user-data-dir={profile.FullName}");
         var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
-        driver.Manage().Window.Size = new Size(1100, 1900);
+        driver.Manage().Window.Size = new Size(width, height);
         return new Browser(driver, profile);
     }
 

@@ -28,6 +28,35 @@ public static class PprnetProcess
     public static Task<PprnetRun> RunWithInputAsync(TestApp test, string input, params string[] args) =>
         RunAsync(test, new Dictionary<string, string?>(), new Dictionary<string, string>(), _ => { }, args, input);
 
+    /// <summary>
+    /// Runs pprnet (the service, say) until a line of its standard output satisfies <paramref name="last"/>, then
+    /// ends it; what it printed up to then is returned.
+    /// </summary>
+    public static async Task<PprnetRun> RunUntilAsync(TestApp test, IReadOnlyDictionary<string, string?> config, Func<string, bool> last, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(test, config, new Dictionary<string, string>(), args))!;
+        var output = new System.Text.StringBuilder();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+            {
+                output.AppendLine(line);
+                if (last(line))
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+        }
+        return new PprnetRun(process.ExitCode, output.ToString(), await error);
+    }
+
     static async Task<PprnetRun> RunAsync(
         TestApp test, IReadOnlyDictionary<string, string?> config, IReadOnlyDictionary<string, string> environment, Action<Process> started, string[] args,
         string? input = null)

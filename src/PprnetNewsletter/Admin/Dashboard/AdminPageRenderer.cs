@@ -23,7 +23,7 @@ public sealed class AdminPageRenderer(IHostEnvironment environment, IOptions<New
 
     public async Task<string> RenderAsync(HttpContext http, string page, AdminPage model)
     {
-        model.Site = new SiteInfo(newsletter.Value.FromName, newsletter.Value.PostalAddress, newsletter.Value.ContactEmail);
+        model.Site = SiteInfo.From(newsletter.Value);
         model.AdminEmail = http.User.Identity?.IsAuthenticated == true ? http.User.FindFirstValue(ClaimTypes.Name) : null;
         var tokens = antiforgery.GetAndStoreTokens(http);
         model.Antiforgery = new AntiforgeryField(tokens.FormFieldName, tokens.RequestToken ?? "");
