@@ -7,6 +7,15 @@ using PprnetNewsletter.Tests.Support;
 
 namespace PprnetNewsletter.Tests.Observability;
 
+/// <summary>
+/// OpenTelemetry listens to meters by name across the whole process, so another test's application, started or
+/// disposed during a scrape, would add its instruments to this one's or end the stream they share: these tests run
+/// alone, after the parallel ones.
+/// </summary>
+[CollectionDefinition(nameof(ProcessWideMetrics), DisableParallelization = true)]
+public sealed class ProcessWideMetrics;
+
+[Collection(nameof(ProcessWideMetrics))]
 public class ObservabilityTests
 {
     [Fact]
