@@ -40,7 +40,11 @@ public sealed record DeliveryOutcome(
     string? EnhancedStatus = null,
     string? Reply = null,
     string? Error = null,
-    string? MessageId = null);
+    string? MessageId = null)
+{
+    /// <summary>Attempts that failed before this one in the same run (retried at once): history entries only.</summary>
+    public IReadOnlyList<DeliveryOutcome>? Earlier { get; init; }
+}
 
 /// <summary>Rows added to an edition's ledger: <see cref="Skipped"/> of them settled already (no matching topic).</summary>
 public sealed record Enqueued(int Rows, int Skipped);
@@ -151,10 +155,17 @@ public sealed class DeliveryLedger(Db db)
     const string EditionsWithDueWork = """
         SELECT e.month FROM editions e
         WHERE e.status IN ('sending', 'sent')
+          AND NOT EXISTS (SELECT 1 FROM edition_runs r WHERE r.edition_id = e.id AND r.lease_until >= @now)
           AND (EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'pending')
                OR EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'sending' AND d.lease_until < @now)
                OR EXISTS (SELECT 1 FROM deliveries d WHERE d.state = 'deferred' AND d.next_attempt_at <= @now AND d.edition_id = e.id))
         ORDER BY e.month
+        """;
+
+    // What keeps an edition from being complete now: rows pending, in 'sending' (another run's), or deferred and due.
+    const string CountLeft = """
+        SELECT (SELECT count(*) FROM deliveries WHERE edition_id = @editionId AND state IN ('pending', 'sending'))
+             + (SELECT count(*) FROM deliveries WHERE state = 'deferred' AND next_attempt_at <= @now AND edition_id = @editionId)
         """;
 
     const string NextDeferredAttempt = """
@@ -362,6 +373,10 @@ public sealed class DeliveryLedger(Db db)
             {
                 foreach (var o in outcomes)
                 {
+                    foreach (var earlier in o.Earlier ?? [])
+                    {
+                        _insert.Run(earlier);
+                    }
                     _update.Run(o);
                     _insert.Run(o);
                 }
@@ -472,6 +487,13 @@ public sealed class DeliveryLedger(Db db)
     {
         await using var connection = await db.OpenAsync(ct);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountClaimable, new { editionId, now }, cancellationToken: ct));
+    }
+
+    /// <summary>Rows that keep the edition from being complete now: pending, sending, or deferred and due.</summary>
+    public async Task<long> CountLeftAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountLeft, new { editionId, now }, cancellationToken: ct));
     }
 
     /// <summary>Months of started editions with rows to work on now: pending, lease expired, or deferred and due.</summary>

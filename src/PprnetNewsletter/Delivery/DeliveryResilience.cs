@@ -7,6 +7,9 @@ using Polly.Retry;
 
 namespace PprnetNewsletter.Delivery;
 
+/// <summary>One attempt that failed, for the delivery_attempts history.</summary>
+public sealed record FailedAttempt(DateTimeOffset At, SmtpFailure Failure);
+
 /// <summary>
 /// The resilience pipeline every message goes through, shared by all workers so its circuit breaker and rate
 /// limit see the whole send (Polly v8): retry with exponential back-off and jitter, outermost, so a retry also
@@ -18,15 +21,17 @@ public sealed class DeliveryResilience : IDisposable
 {
     readonly CircuitBreakerStateProvider _circuit = new();
     readonly RateLimiter? _limiter;
+    readonly TimeProvider _clock;
 
     public DeliveryResilience(IOptions<SmtpOptions> smtp, IOptions<DeliveryOptions> delivery, TimeProvider clock, ILogger<DeliveryResilience> logger)
     {
         var o = delivery.Value;
+        _clock = clock;
         // Typed to the receipt: a pipeline without a result type would wrap each strategy in a bridge per message.
         var builder = new ResiliencePipelineBuilder<DeliveryReceipt> { TimeProvider = clock };
         builder.AddRetry(new RetryStrategyOptions<DeliveryReceipt>
         {
-            ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome.Exception, args.Context, o.RetryAttempts)),
+            ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome.Exception, args.Context, o.RetryAttempts, o.StopAfterOutage)),
             // Attempts are counted by ShouldRetry: waiting out an open circuit costs a message none of its own.
             MaxRetryAttempts = int.MaxValue,
             DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
@@ -42,7 +47,9 @@ public sealed class DeliveryResilience : IDisposable
         });
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<DeliveryReceipt>
         {
-            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && SmtpFailure.Classify(e).ConnectionLevel),
+            // Every transient failure counts, 4xx replies included: a relay answering 4xx to half of the messages or
+            // more is refusing the send, not one recipient, and deferring the whole list would be wrong.
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && SmtpFailure.Classify(e).Kind == FailureKind.Transient),
             FailureRatio = 0.5,
             MinimumThroughput = Math.Max(2, smtp.Value.MaxConnections),
             SamplingDuration = TimeSpan.FromSeconds(10),
@@ -77,13 +84,31 @@ public sealed class DeliveryResilience : IDisposable
     /// Sends one message through the pipeline (time-out, rate limit, circuit breaker and retries) on the calling
     /// thread: a connection's own thread, which the waits of a back-off or an open circuit hold as well.
     /// </summary>
-    public DeliveryReceipt Send(IMailTransport transport, MimeMessage message, CancellationToken ct)
+    /// <param name="failedAttempts">Receives every attempt that failed (in-run retries included), for the ledger's history.</param>
+    public DeliveryReceipt Send(IMailTransport transport, MimeMessage message, CancellationToken ct, List<FailedAttempt>? failedAttempts = null)
     {
         var context = ResilienceContextPool.Shared.Get(ct);
         try
         {
-            return _pipeline.Execute(static (context, state) => state.transport.Send(state.message, context.CancellationToken),
-                context, (transport, message));
+            return _pipeline.Execute(static (context, state) =>
+            {
+                try
+                {
+                    var receipt = state.transport.Send(state.message, context.CancellationToken);
+                    Interlocked.Exchange(ref state.self._outageSinceTicks, 0);
+                    return receipt;
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
+                {
+                    var failure = SmtpFailure.Classify(e);
+                    state.failedAttempts?.Add(new FailedAttempt(state.self._clock.GetUtcNow(), failure));
+                    if (failure.ConnectionLevel)
+                    {
+                        Interlocked.CompareExchange(ref state.self._outageSinceTicks, state.self._clock.GetUtcNow().UtcTicks, 0);
+                    }
+                    throw;
+                }
+            }, context, (transport, message, self: this, failedAttempts));
         }
         finally
         {
@@ -95,11 +120,12 @@ public sealed class DeliveryResilience : IDisposable
     /// Retry a transient failure up to <paramref name="retries"/> times for this message, and an open circuit as
     /// long as it stays open (the pause of the whole send while the server is down).
     /// </summary>
-    static bool ShouldRetry(Exception? e, ResilienceContext context, int retries)
+    bool ShouldRetry(Exception? e, ResilienceContext context, int retries, TimeSpan stopAfterOutage)
     {
         if (e is BrokenCircuitException)
         {
-            return true;
+            // Until the outage has lasted Delivery:StopAfterOutage: then the run stops (rows left pending).
+            return OutageSince is not { } since || _clock.GetUtcNow() - since < stopAfterOutage;
         }
         if (e is null || SmtpFailure.Classify(e).Kind != FailureKind.Transient)
         {
@@ -113,6 +139,20 @@ public sealed class DeliveryResilience : IDisposable
     /// <summary>Exponential back-off with jitter: base × 2^(n-1), each delay spread ±25% so workers do not retry in step.</summary>
     static TimeSpan Backoff(TimeSpan first, int failure) =>
         first * Math.Pow(2, failure - 1) * (0.75 + (Random.Shared.NextDouble() / 2));
+
+    /// <summary>
+    /// When the relay stopped answering: the first connection-level failure (refused, dropped, timed out, 421) since
+    /// the last message it accepted. Null while it answers.
+    /// </summary>
+    public DateTimeOffset? OutageSince => Interlocked.Read(ref _outageSinceTicks) is var t and > 0 ? new DateTimeOffset(t, TimeSpan.Zero) : null;
+
+    long _outageSinceTicks;
+
+    /// <summary>
+    /// Forgets an outage seen earlier: a run starts with a clean slate, so a relay that failed at the end of last
+    /// month's run (and was never tried since) does not count as down since then.
+    /// </summary>
+    public void ForgetOutage() => Interlocked.Exchange(ref _outageSinceTicks, 0);
 
     /// <summary>True while the circuit is open: the send is paused until the server answers.</summary>
     public bool Paused => _circuit.CircuitState is CircuitState.Open or CircuitState.Isolated;

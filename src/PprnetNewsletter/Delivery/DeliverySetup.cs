@@ -17,6 +17,7 @@ public static class DeliverySetup
                 ? ActivatorUtilities.CreateInstance<PickupDirectoryTransport>(sp)
                 : ActivatorUtilities.CreateInstance<SmtpTransport>(sp));
         builder.Services.AddSingleton<DeliveryLedger>();
+        builder.Services.AddSingleton<EditionRuns>();
         builder.Services.AddSingleton<DeliveryResilience>();
         builder.Services.AddSingleton<EditionSender>();
         return builder;
@@ -151,6 +152,13 @@ public static class DeliverySetup
         if (result.StoppedBecause is { } why)
         {
             Console.WriteLine($"Stopped: {why}. Run it again to resume.");
+            return ExitCodes.Failure;
+        }
+        // Success means nothing is left to do now: no row pending, in flight or due (deferred rows not yet due are said above).
+        if (result.Left > 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Not finished: {result.Left:N0} row(s) still pending, in flight or due (see 'digest status {result.Month}'); run it again, or let the service finish them."));
             return ExitCodes.Failure;
         }
         return ExitCodes.Success;

@@ -73,4 +73,4 @@ public sealed partial record SmtpFailure(FailureKind Kind, int? Code, string? En
 /// The send cannot go on (bad credentials, TLS failure): stopped at once rather than failing every recipient.
 /// Rows in flight went back to the queue; nothing was marked failed.
 /// </summary>
-public sealed class DeliveryHaltedException(string message, Exception inner) : Exception(message, inner);
+public sealed class DeliveryHaltedException(string message, Exception? inner) : Exception(message, inner);
