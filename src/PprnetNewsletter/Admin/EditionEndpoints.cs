@@ -102,7 +102,7 @@ public static class EditionEndpoints
         }).WithSummary("The HTML of one subscriber's digest, exactly as it would be sent.").Produces<string>(contentType: "text/html");
 
         editions.MapPost("/{month}/test-send", async (string month, TestSendInput input, EditionMessageFactory factory,
-            SubscriberStore subscribers, IMailTransport transport, CancellationToken ct) =>
+            SubscriberStore subscribers, MailQueue queue, CancellationToken ct) =>
         {
             var to = EmailAddressRules.Normalize(input.To);
             Subscriber? like = null;
@@ -119,9 +119,9 @@ public static class EditionEndpoints
                 : RecipientOf(like, TestRecipientId, to);
             var message = messages.Compose(recipient, resendCount: 0)
                 ?? throw new UsageException($"{like?.Email} has no summary on their topics in {month}: there is nothing to send.");
-            await transport.SendAsync(message, ct);
+            await queue.EnqueueAsync("test-send", message, ct);
             return Results.Ok(new TestSendView(to, message.Subject ?? "", message.MessageId ?? ""));
-        }).WithSummary("Send the edition to any address, as the subscriber 'as' would get it (default: all topics).")
+        }).WithSummary("Queue the edition for any address, as the subscriber 'as' would get it (default: all topics); the service sends it within moments, with retries.")
         .Produces<TestSendView>();
 
         editions.MapPost("/{month}/send", async (string month, ContentStore content, SendJobs jobs, EditionRuns runs, TimeProvider clock,

@@ -7,7 +7,7 @@ namespace PprnetNewsletter.Delivery;
 
 public static class DeliverySetup
 {
-    /// <summary>Delivery ledger, SMTP or pickup-directory transport, retries and rate limit.</summary>
+    /// <summary>Delivery ledger, edition runs, the queue of single emails and its worker, SMTP or pickup-directory transport, retries and rate limit.</summary>
     public static IHostApplicationBuilder AddDelivery(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<SmtpOptions>(SmtpOptions.Section);
@@ -18,6 +18,9 @@ public static class DeliverySetup
                 : ActivatorUtilities.CreateInstance<SmtpTransport>(sp));
         builder.Services.AddSingleton<DeliveryLedger>();
         builder.Services.AddSingleton<EditionRuns>();
+        builder.Services.AddSingleton<MailQueue>();
+        // Runs only where the host is started: the service (a one-off verb never starts its host).
+        builder.Services.AddHostedService<MailQueueWorker>();
         builder.Services.AddSingleton<DeliveryResilience>();
         builder.Services.AddSingleton<EditionSender>();
         return builder;
