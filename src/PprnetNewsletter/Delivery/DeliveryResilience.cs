@@ -57,6 +57,8 @@ public sealed class DeliveryResilience : IDisposable
             StateProvider = _circuit,
             OnOpened = args =>
             {
+                // A relay refusing most messages is as good as down: StopAfterOutage counts from here too.
+                Interlocked.CompareExchange(ref _outageSinceTicks, clock.GetUtcNow().UtcTicks, 0);
                 logger.LogWarning("The SMTP server keeps failing ({Failure}); sending paused for {Duration}",
                     args.Outcome.Exception is { } e ? SmtpFailure.Classify(e).Summary : "", args.BreakDuration);
                 return ValueTask.CompletedTask;
