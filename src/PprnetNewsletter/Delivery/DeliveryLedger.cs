@@ -27,7 +27,14 @@ public static class DeliveryState
 /// A ledger row claimed for sending, with its recipient as they are now. <see cref="Recipient"/> is null when the
 /// subscriber was deleted; <see cref="SubscriberStatus"/> may no longer be 'confirmed' (unsubscribed since enqueue).
 /// </summary>
-public sealed record ClaimedDelivery(long DeliveryId, int ResendCount, DateTimeOffset? FirstAttemptAt, Recipient? Recipient, string? SubscriberStatus);
+public sealed record ClaimedDelivery(long DeliveryId, int ResendCount, DateTimeOffset? FirstAttemptAt, Recipient? Recipient, string? SubscriberStatus)
+{
+    /// <summary>Attempts already retried within the run that holds the row.</summary>
+    public int Retries { get; init; }
+
+    /// <summary>The failed attempts behind <see cref="Retries"/>: written to the history with the row's outcome.</summary>
+    public IReadOnlyList<DeliveryOutcome>? Earlier { get; init; }
+}
 
 /// <summary>What became of one attempt at one row; the ledger records it on the row and in its history.</summary>
 public sealed record DeliveryOutcome(

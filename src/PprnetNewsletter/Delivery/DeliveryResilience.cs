@@ -11,11 +11,11 @@ namespace PprnetNewsletter.Delivery;
 public sealed record FailedAttempt(DateTimeOffset At, SmtpFailure Failure);
 
 /// <summary>
-/// The resilience pipeline every message goes through, shared by all workers so its circuit breaker and rate
-/// limit see the whole send (Polly v8): retry with exponential back-off and jitter, outermost, so a retry also
-/// waits out an open circuit; circuit breaker on server-level failures (refused, dropped, timed out, 421), which
-/// pauses every worker while the server is down; global rate limit Smtp:MessagesPerSecond; per-attempt time-out
-/// Smtp:Timeout.
+/// The resilience pipeline every message goes through, shared by all workers so its circuit breaker and rate limit
+/// see the whole send (Polly v8): circuit breaker on transient failures (refused, dropped, timed out, 4xx), which
+/// pauses every worker while the relay is down or refusing, waited out by the outer retry until
+/// Delivery:StopAfterOutage; global rate limit Smtp:MessagesPerSecond; per-attempt time-out Smtp:Timeout. A failed
+/// attempt is not retried here: the run holds the row for a later attempt (RetryLater), and the connection goes on.
 /// </summary>
 public sealed class DeliveryResilience : IDisposable
 {
@@ -31,13 +31,12 @@ public sealed class DeliveryResilience : IDisposable
         var builder = new ResiliencePipelineBuilder<DeliveryReceipt> { TimeProvider = clock };
         builder.AddRetry(new RetryStrategyOptions<DeliveryReceipt>
         {
-            ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome.Exception, args.Context, o.RetryAttempts, o.StopAfterOutage)),
-            // Attempts are counted by ShouldRetry: waiting out an open circuit costs a message none of its own.
+            // Only an open circuit is waited out here (the whole send pauses); a failed attempt comes back to the run,
+            // which holds the row for a later attempt and goes on with others (RetryLater).
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is BrokenCircuitException && !OutageLongerThan(o.StopAfterOutage)),
             MaxRetryAttempts = int.MaxValue,
             DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
-                args.Outcome.Exception is BrokenCircuitException { RetryAfter: { } after }
-                    ? after
-                    : Backoff(o.RetryDelay, args.Context.Properties.GetValue(Failures, 1))),
+                args.Outcome.Exception is BrokenCircuitException { RetryAfter: { } after } ? after : o.CircuitBreakDuration),
             OnRetry = args =>
             {
                 logger.LogDebug("Retrying in {Delay}: {Failure}", args.RetryDelay,
@@ -78,8 +77,6 @@ public sealed class DeliveryResilience : IDisposable
         _pipeline = builder.Build();
     }
 
-    static readonly ResiliencePropertyKey<int> Failures = new("delivery-failures");
-
     readonly ResiliencePipeline<DeliveryReceipt> _pipeline;
 
     /// <summary>
@@ -118,28 +115,14 @@ public sealed class DeliveryResilience : IDisposable
         }
     }
 
-    /// <summary>
-    /// Retry a transient failure up to <paramref name="retries"/> times for this message, and an open circuit as
-    /// long as it stays open (the pause of the whole send while the server is down).
-    /// </summary>
-    bool ShouldRetry(Exception? e, ResilienceContext context, int retries, TimeSpan stopAfterOutage)
-    {
-        if (e is BrokenCircuitException)
-        {
-            // Until the outage has lasted Delivery:StopAfterOutage: then the run stops (rows left pending).
-            return OutageSince is not { } since || _clock.GetUtcNow() - since < stopAfterOutage;
-        }
-        if (e is null || SmtpFailure.Classify(e).Kind != FailureKind.Transient)
-        {
-            return false;
-        }
-        var failures = context.Properties.GetValue(Failures, 0) + 1;
-        context.Properties.Set(Failures, failures);
-        return failures <= retries;
-    }
+    /// <summary>True once the relay has not answered for <paramref name="limit"/> (Delivery:StopAfterOutage): the run stops.</summary>
+    public bool OutageLongerThan(TimeSpan limit) => OutageSince is { } since && _clock.GetUtcNow() - since >= limit;
+
+    /// <summary>The clock that times back-offs and the breaker's pauses.</summary>
+    internal TimeProvider Clock => _clock;
 
     /// <summary>Exponential back-off with jitter: base × 2^(n-1), each delay spread ±25% so workers do not retry in step.</summary>
-    static TimeSpan Backoff(TimeSpan first, int failure) =>
+    internal static TimeSpan Backoff(TimeSpan first, int failure) =>
         first * Math.Pow(2, failure - 1) * (0.75 + (Random.Shared.NextDouble() / 2));
 
     /// <summary>

@@ -55,6 +55,9 @@ sealed class SendRun
 
     static readonly TimeSpan LongestDeferral = TimeSpan.FromHours(6);
 
+    /// <summary>How often the claimer looks for rows due for a retry once the ledger has nothing more to claim.</summary>
+    static readonly TimeSpan RetryPoll = TimeSpan.FromMilliseconds(20);
+
     /// <summary>
     /// Rows in work or not yet committed, per connection: the most a crash can send twice. One is on the wire; the
     /// others cover the outcomes gathering for the next commit (<see cref="CommitGathering"/>, about two messages'
@@ -93,6 +96,10 @@ sealed class SendRun
     readonly long _skippedAtEnqueue;
     // Rows this run deferred: a later attempt in the same run replaces their count (the result counts rows, not attempts).
     readonly HashSet<long> _deferredHere = [];
+    readonly RetryLater _retryLater;
+    // Rows this pass claimed and has not finished with (settled, given back, or the run stopped): while any is left,
+    // one of them may come back from RetryLater, so the pass is not over.
+    long _inWork;
     long _releasedCount, _remaining, _sent, _failed, _deferred, _skipped;
     int _composeFailuresInRow;
     Exception? _fatal;
@@ -107,6 +114,7 @@ sealed class SendRun
         IProgress<SendProgress>? progress, bool waitIfBusy, CancellationToken stop)
     {
         _waitIfBusy = waitIfBusy;
+        _retryLater = new RetryLater(deps.Resilience.Clock);
         _skipped = _skippedAtEnqueue = skippedAtEnqueue;
         _deps = deps;
         _edition = edition;
@@ -336,6 +344,8 @@ sealed class SendRun
 
         // Rows claimed but never attempted (a stop, an outage, a fatal error) go straight back to the queue.
         _released.AddRange(work.TakeLeft());
+        _released.AddRange(_retryLater.TakeAll().Select(r => r.DeliveryId));
+        Interlocked.Exchange(ref _inWork, 0);
         await _deps.Ledger.ReleaseAsync(_released, Now, CancellationToken.None);
         _releasedCount += _released.Count;
         _released.Clear();
@@ -355,15 +365,25 @@ sealed class SendRun
         {
             while (!_halt.IsCancellationRequested)
             {
+                var retries = _retryLater.TakeDue();
+                work.Add(retries);
                 var now = Now;
                 var batch = await _deps.Ledger.ClaimAsync(_edition.Id, _leaseOwner, _batchSize, now, now + _deps.Options.LeaseDuration,
                     CancellationToken.None);
-                if (batch.Count == 0)
+                if (batch.Count > 0 || retries.Count > 0)
+                {
+                    Interlocked.Add(ref _inWork, batch.Count);
+                    work.Add(batch);
+                    await work.WaitUntilLowAsync(_halt.Token);
+                    continue;
+                }
+                if (Interlocked.Read(ref _inWork) == 0)
                 {
                     return;
                 }
-                work.Add(batch);
-                await work.WaitUntilLowAsync(_halt.Token);
+                // The ledger has nothing more now, but rows in work may still come back for a retry: look again soon.
+                var next = _retryLater.UntilNext() ?? RetryPoll;
+                await Task.Delay(next < RetryPoll ? next : RetryPoll, _halt.Token);
             }
         }
         catch (OperationCanceledException) when (_halt.IsCancellationRequested)
@@ -395,7 +415,12 @@ sealed class SendRun
             }
             try
             {
-                var (outcome, failure) = Deliver(row);
+                var (outcome, failure, retrying) = Deliver(row);
+                if (retrying)
+                {
+                    _unsettled.Release();   // nothing was accepted: nothing a crash could send twice
+                    continue;
+                }
                 if (outcome is null)
                 {
                     _unsettled.Release();
@@ -404,6 +429,7 @@ sealed class SendRun
                 }
                 // Unbounded, and completed only once every worker has ended: always taken.
                 outcomes.Add((row, outcome, failure));
+                Interlocked.Decrement(ref _inWork);
             }
             catch (Exception e)
             {
@@ -422,15 +448,19 @@ sealed class SendRun
         {
             _released.Add(row.DeliveryId);
         }
+        Interlocked.Decrement(ref _inWork);
     }
 
-    /// <summary>One attempt at one row. Null outcome: not attempted after all (stopped), back to the queue.</summary>
-    (DeliveryOutcome? Outcome, SmtpFailure? Failure) Deliver(ClaimedDelivery row)
+    /// <summary>
+    /// One attempt at one row. Null outcome: not attempted after all (stopped), back to the queue; Retrying: held in
+    /// <see cref="RetryLater"/> for another attempt in this run.
+    /// </summary>
+    (DeliveryOutcome? Outcome, SmtpFailure? Failure, bool Retrying) Deliver(ClaimedDelivery row)
     {
         if (row.Recipient is null || row.SubscriberStatus != SubscriberStatus.Confirmed)
         {
             var why = row.Recipient is null ? "the subscriber was deleted" : $"the subscriber is {row.SubscriberStatus}";
-            return (Outcome(row, DeliveryState.Skipped, error: why), null);
+            return (Outcome(row, DeliveryState.Skipped, error: why), null, false);
         }
 
         MimeMessage? message;
@@ -450,11 +480,11 @@ sealed class SendRun
                     $"Sending {_edition.Month} stopped: composing the digest failed for {ComposeFailuresToStop} subscribers in a row " +
                     $"({e.GetType().Name}: {e.Message}). The rows stay pending; fix the cause (templates, content) and run 'digest send {_edition.Month}' again.", e);
             }
-            return (null, null);
+            return (null, null, false);
         }
         if (message is null)
         {
-            return (Outcome(row, DeliveryState.Skipped, error: DeliveryLedger.NoMatchingTopics), null);
+            return (Outcome(row, DeliveryState.Skipped, error: DeliveryLedger.NoMatchingTopics), null, false);
         }
 
         // Disposed once its fate is known (retries included): its body's buffer goes back to the pool for the next one.
@@ -466,39 +496,50 @@ sealed class SendRun
             return (Outcome(row, DeliveryState.Sent, reply: receipt.Reply, messageId: message.MessageId) with
             {
                 Earlier = Earlier(row, attempts, attempts.Count, message.MessageId),
-            }, null);
+            }, null, false);
         }
         catch (OperationCanceledException) when (_inFlight.IsCancellationRequested)
         {
-            return (null, null);
+            return (null, null, false);
         }
-        catch (Exception e) when (_deps.Resilience.OutageSince is { } since && Now - since >= _deps.Options.StopAfterOutage)
+        catch (Exception e) when (_deps.Resilience.OutageLongerThan(_deps.Options.StopAfterOutage) && _deps.Resilience.OutageSince is { } since)
         {
             // The relay has been down longer than the operator is willing to wait: stop, rows left pending, and say so.
             _stoppedBecause ??= string.Create(CultureInfo.InvariantCulture,
                 $"the SMTP server has not answered since {LocalTime(since)} (Delivery:StopAfterOutage is {_deps.Options.StopAfterOutage}; last error: {SmtpFailure.Classify(e).Summary})");
             _halt.Cancel();
-            return (null, null);
+            return (null, null, false);
         }
         catch (Exception e)
         {
             var failure = SmtpFailure.Classify(e);
+            if (failure.Kind == FailureKind.Transient && row.Retries < _deps.Options.RetryAttempts)
+            {
+                // Back off with the row, not the connection: it goes on with other rows meanwhile.
+                _retryLater.Add(row with
+                {
+                    Retries = row.Retries + 1,
+                    Earlier = Earlier(row, attempts, attempts.Count, message.MessageId),
+                }, DeliveryResilience.Backoff(_deps.Options.RetryDelay, row.Retries + 1));
+                return (null, failure, true);
+            }
             // The last attempt is the outcome itself, unless the circuit refused the message before any attempt.
             var earlier = Earlier(row, attempts, e is BrokenCircuitException ? attempts.Count : attempts.Count - 1, message.MessageId);
             return failure.Kind switch
             {
                 FailureKind.Fatal => throw new DeliveryHaltedException(FatalMessage(failure), e),
-                FailureKind.Permanent => (Failed(row, failure, message.MessageId) with { Earlier = earlier }, failure),
-                _ => (Deferred(row, failure, message.MessageId) with { Earlier = earlier }, failure),
+                FailureKind.Permanent => (Failed(row, failure, message.MessageId) with { Earlier = earlier }, failure, false),
+                _ => (Deferred(row, failure, message.MessageId) with { Earlier = earlier }, failure, false),
             };
         }
     }
 
     /// <summary>The first <paramref name="count"/> failed attempts, retried within the run: history entries of their own.</summary>
-    static List<DeliveryOutcome>? Earlier(ClaimedDelivery row, List<FailedAttempt> attempts, int count, string? messageId) =>
-        count <= 0 ? null : attempts.Take(count).Select(a => new DeliveryOutcome(row.DeliveryId, row.ResendCount, DeliveryState.Deferred, a.At,
-            SmtpCode: a.Failure.Code, EnhancedStatus: a.Failure.EnhancedStatus, Reply: a.Failure.Code is null ? null : a.Failure.Text,
-            Error: "retried within the run: " + a.Failure.Summary, MessageId: messageId)).ToList();
+    /// <summary>The row's earlier attempts and the first <paramref name="count"/> of <paramref name="attempts"/>.</summary>
+    static IReadOnlyList<DeliveryOutcome>? Earlier(ClaimedDelivery row, List<FailedAttempt> attempts, int count, string? messageId) =>
+        count <= 0 ? row.Earlier : [.. row.Earlier ?? [], .. attempts.Take(count).Select(a => new DeliveryOutcome(row.DeliveryId, row.ResendCount,
+            DeliveryState.Deferred, a.At, SmtpCode: a.Failure.Code, EnhancedStatus: a.Failure.EnhancedStatus,
+            Reply: a.Failure.Code is null ? null : a.Failure.Text, Error: "retried within the run: " + a.Failure.Summary, MessageId: messageId))];
 
     DeliveryOutcome Failed(ClaimedDelivery row, SmtpFailure failure, string? messageId, string? prefix = null) =>
         Outcome(row, DeliveryState.Failed, code: failure.Code, enhanced: failure.EnhancedStatus, reply: failure.Code is null ? null : failure.Text,

@@ -31,4 +31,64 @@ public class RelayFaultTests
         Assert.Equal(new Dictionary<string, long> { ["pending"] = 200 }, await StatesAsync(test));
         Assert.InRange(relay.Connections, 1, 4);
     }
+
+    /// <summary>Messages per second of one send of <paramref name="readers"/>, every tenth reader answered 451 at first if asked.</summary>
+    static async Task<(double Rate, SendResult Result, SmtpTestServer Smtp)> SendAsync(int readers, bool greylist)
+    {
+        var smtp = await SmtpTestServer.StartAsync();
+        // The default retries: Delivery:RetryAttempts 3 from Delivery:RetryDelay 1 s.
+        await using var test = await TestApp.CreateAsync(smtp.ClientConfig(connections: 4));
+        await SeedEditionAsync(test);
+        var emails = await SeedSubscribersAsync(test, readers);
+        if (greylist)
+        {
+            foreach (var email in emails.Where((_, i) => i % 10 == 0))
+            {
+                smtp.Script(email, SmtpFault.AfterData(451, "4.7.1 Greylisted, try again later"));
+            }
+        }
+        var watch = Stopwatch.StartNew();
+        var result = await test.Sender().SendAsync(Month);
+        return (result.Sent / watch.Elapsed.TotalSeconds, result, smtp);
+    }
+
+    [Fact]
+    public async Task Ten_percent_of_451_replies_keep_at_least_half_the_throughput_and_every_row_is_sent_once_with_its_history()
+    {
+        const int readers = 4_000;
+        var (clean, _, cleanSmtp) = await SendAsync(readers, greylist: false);
+        await cleanSmtp.DisposeAsync();
+        var (faulted, result, smtp) = await SendAsync(readers, greylist: true);
+        await using var _ = smtp;
+
+        Assert.True(faulted >= clean / 2, $"{faulted:N0} messages/s with 10 % 451 against {clean:N0} without");
+        Assert.Equal((readers, 0L, 0L), (result.Sent, result.Deferred, result.Failed));
+        Assert.Equal(readers, smtp.CountByRecipient().Count);
+        Assert.All(smtp.CountByRecipient(), c => Assert.Equal(1, c.Value));
+    }
+
+    [Fact]
+    public async Task Every_attempt_is_a_history_row_and_the_result_counts_rows_by_their_final_state()
+    {
+        await using var smtp = await SmtpTestServer.StartAsync();
+        await using var test = await TestApp.CreateAsync(Fast(smtp.ClientConfig(connections: 2)));
+        await SeedEditionAsync(test);
+        var emails = await SeedSubscribersAsync(test, 10);
+        smtp.Script(emails[0], SmtpFault.AfterData(451, "4.3.0 Try again later"), SmtpFault.AfterData(451, "4.3.0 Try again later"));
+        smtp.Script(emails[1], SmtpFault.Drop);
+
+        var result = await test.Sender().SendAsync(Month);
+
+        Assert.Equal((10L, 0L, 0L), (result.Sent, result.Deferred, result.Failed));
+        var history = (await ScalarAsync<string>(test, """
+            SELECT group_concat(a.outcome || ':' || coalesce(a.smtp_code, ''), ',') FROM delivery_attempts a
+            JOIN deliveries d ON d.id = a.delivery_id JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = @e ORDER BY a.id
+            """, new { e = emails[0] }));
+        Assert.Equal("deferred:451,deferred:451,sent:", history);
+        Assert.Equal(2, await ScalarAsync<long>(test, """
+            SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN subscribers s ON s.id = d.subscriber_id
+            WHERE s.email = @e
+            """, new { e = emails[1] }));
+        Assert.Equal(13, await ScalarAsync<long>(test, "SELECT count(*) FROM delivery_attempts"));
+    }
 }
