@@ -91,4 +91,22 @@ public class RelayFaultTests
             """, new { e = emails[1] }));
         Assert.Equal(13, await ScalarAsync<long>(test, "SELECT count(*) FROM delivery_attempts"));
     }
+
+    [Fact]
+    public async Task Composing_that_fails_for_twenty_rows_in_a_row_stops_the_run_with_the_exception_and_leaves_the_rows_pending()
+    {
+        await using var smtp = await SmtpTestServer.StartAsync();
+        await using var test = await TestApp.CreateAsync(Fast(smtp.ClientConfig(connections: 2)));
+        await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, 500);
+
+        var halted = await Assert.ThrowsAsync<DeliveryHaltedException>(() =>
+            test.Sender(matches: _ => throw new InvalidOperationException("the template refers to a missing field")).SendAsync(Month));
+
+        Assert.Contains($"composing the digest failed for {SendRun.ComposeFailuresToStop} subscribers in a row", halted.Message);
+        Assert.Contains("the template refers to a missing field", halted.Message);
+        Assert.IsType<InvalidOperationException>(halted.InnerException);
+        Assert.Equal(new Dictionary<string, long> { ["pending"] = 500 }, await StatesAsync(test));
+        Assert.Empty(smtp.Received);
+    }
 }
