@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Tests.Support;
 using static PprnetNewsletter.Tests.Delivery.DeliveryTestData;
@@ -108,5 +109,31 @@ public class RelayFaultTests
         Assert.IsType<InvalidOperationException>(halted.InnerException);
         Assert.Equal(new Dictionary<string, long> { ["pending"] = 500 }, await StatesAsync(test));
         Assert.Empty(smtp.Received);
+    }
+
+    [Fact]
+    public async Task A_pooled_connection_the_relay_closed_while_idle_is_checked_and_replaced_without_a_failure()
+    {
+        // A relay that ends sessions silent for 1 s; connections idle for over 0.5 s are checked before use.
+        await using var relay = ScriptedRelay.Start(["8BITMIME"], _ => "250 2.0.0 Ok", closeIdleAfter: TimeSpan.FromSeconds(1));
+        var config = new Dictionary<string, string?>
+        {
+            ["Smtp:Host"] = "127.0.0.1",
+            ["Smtp:Port"] = relay.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Smtp:MaxConnections"] = "1",
+            ["Smtp:IdleTimeout"] = "00:00:00.500",
+        };
+        await using var test = await TestApp.CreateAsync(config);
+        var transport = test.Get<IMailTransport>();
+        static MimeKit.MimeMessage Message(int i) => new(
+            [new MimeKit.MailboxAddress("PPRNet", "digest@pprnet.example.org")], [new MimeKit.MailboxAddress("", $"reader{i}@example.org")],
+            $"Message {i}", new MimeKit.TextPart("plain") { Text = "Hello" });
+
+        transport.Send(Message(1), CancellationToken.None);
+        await Task.Delay(TimeSpan.FromSeconds(2));   // the relay has closed the session by now
+        transport.Send(Message(2), CancellationToken.None);
+
+        Assert.Equal(2, relay.Messages);
+        Assert.Equal(2, relay.Connections);
     }
 }
