@@ -22,6 +22,7 @@ public static class AdminSetup
         builder.Services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
         builder.Services.AddSingleton<AdminQueries>();
         builder.Services.AddSingleton<SendJobs>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SendJobs>());
         builder.Services.AddOpenApi(openApi =>
         {
             openApi.ShouldInclude = endpoint => endpoint.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true;
