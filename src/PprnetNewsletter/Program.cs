@@ -40,11 +40,6 @@ public static class Program
                 app.ResendVerb(),           // digest resend YYYY-MM (--email EMAIL | --failed | --new)
                 app.StatusVerb(),           // digest status YYYY-MM
             },
-            new Command("bench", "Measure the hot paths on this machine.")
-            {
-                app.DigestBenchVerb(),      // bench digest: selection + render + MIME per digest
-                app.SendBenchVerb(),        // bench send: enqueue + send to smtp-sink, beside smtp-source and bare MailKit
-            },
         };
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
         return root;

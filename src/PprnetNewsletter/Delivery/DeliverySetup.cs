@@ -26,9 +26,6 @@ public static class DeliverySetup
         return builder;
     }
 
-    /// <summary>The verb <c>bench send</c>: the engine end to end against smtp-sink.</summary>
-    public static Command SendBenchVerb(this IHost app) => SendBench.Verb(app);
-
     static Argument<string> MonthArgument() => new("month") { Description = "The edition's month, YYYY-MM (e.g. 2023-03)." };
 
     /// <summary>The verb <c>digest send YYYY-MM [--dry-run]</c>.</summary>
