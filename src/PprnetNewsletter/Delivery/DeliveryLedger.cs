@@ -62,10 +62,11 @@ public sealed record LedgerCounts(IReadOnlyDictionary<string, long> ByState, IRe
 public sealed record FailureReason(string State, string Reason, long Count, string? Example);
 
 /// <summary>
-/// The per-recipient delivery ledger: one row per edition and subscriber, the unit of resumable sending. The
-/// engine's only view of the database; all of its SQL lives here.
+/// The per-recipient delivery ledger in SQLite: one row per edition and subscriber, the unit of resumable sending.
+/// The SQLite implementation of the engine's <see cref="IDeliveryStore"/>; all of the engine's SQL lives here and
+/// in <see cref="EditionRuns"/>.
 /// </summary>
-public sealed class DeliveryLedger(Db db)
+public sealed class DeliveryLedger(Db db, EditionRuns runs) : IDeliveryStore
 {
     const string EditionByMonth = """
         SELECT e.id, e.month, e.status, (SELECT count(*) FROM summaries s WHERE s.edition_id = e.id) AS SummaryCount,
@@ -330,7 +331,7 @@ public sealed class DeliveryLedger(Db db)
     /// prepared once, for the whole run: a send commits hundreds of small groups a second, and opening a pooled
     /// connection and parsing the statements again for each cost more than the rows themselves.
     /// </summary>
-    public OutcomeWriter OpenOutcomeWriter()
+    public IOutcomeWriter OpenOutcomeWriter()
     {
         var connection = db.Open();
         try
@@ -349,7 +350,7 @@ public sealed class DeliveryLedger(Db db)
     /// Synchronous, for the engine's writer thread: SQLite has no asynchronous I/O, and a writer on the thread pool
     /// woke a pool thread for every commit.
     /// </remarks>
-    public sealed class OutcomeWriter : IDisposable
+    public sealed class OutcomeWriter : IOutcomeWriter
     {
         readonly SqliteConnection _connection;
         readonly RawStatement _begin;
@@ -470,6 +471,18 @@ public sealed class DeliveryLedger(Db db)
             public void Dispose() => _statement.Dispose();
         }
     }
+
+    public Task<bool> TryAcquireRunAsync(long editionId, long owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct) =>
+        runs.TryAcquireAsync(editionId, owner, now, leaseUntil, ct);
+
+    public Task<bool> RenewRunAsync(long editionId, long owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct) =>
+        runs.RenewAsync(editionId, owner, now, leaseUntil, ct);
+
+    public Task ReleaseRunAsync(long editionId, long owner, CancellationToken ct) => runs.ReleaseAsync(editionId, owner, ct);
+
+    public Task<EditionRunHolder?> RunHolderAsync(long editionId, CancellationToken ct) => runs.HolderAsync(editionId, ct);
+
+    public Task<long> HeldRowsAsync(long editionId, long owner, CancellationToken ct) => runs.HeldRowsAsync(editionId, owner, ct);
 
     /// <summary>Gives claimed rows that were never attempted back to the queue (a graceful stop).</summary>
     public async Task ReleaseAsync(IReadOnlyCollection<long> deliveryIds, DateTimeOffset now, CancellationToken ct = default)

@@ -17,6 +17,7 @@ public static class DeliverySetup
                 ? ActivatorUtilities.CreateInstance<PickupDirectoryTransport>(sp)
                 : ActivatorUtilities.CreateInstance<SmtpTransport>(sp));
         builder.Services.AddSingleton<DeliveryLedger>();
+        builder.Services.AddSingleton<IDeliveryStore>(sp => sp.GetRequiredService<DeliveryLedger>());
         builder.Services.AddSingleton<EditionRuns>();
         builder.Services.AddSingleton<MailQueue>();
         // Runs only where the host is started: the service (a one-off verb never starts its host).

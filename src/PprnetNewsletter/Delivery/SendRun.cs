@@ -158,7 +158,7 @@ sealed class SendRun
             {
                 await _ticking.CancelAsync();
                 await ticking;
-                await _deps.Runs.ReleaseAsync(_edition.Id, _leaseOwner, CancellationToken.None);
+                await _deps.Ledger.ReleaseRunAsync(_edition.Id, _leaseOwner, CancellationToken.None);
             }
         }
         finally
@@ -181,11 +181,11 @@ sealed class SendRun
         while (!_stop.IsCancellationRequested)
         {
             var now = Now;
-            if (await _deps.Runs.TryAcquireAsync(_edition.Id, _leaseOwner, now, now + Lease, CancellationToken.None))
+            if (await _deps.Ledger.TryAcquireRunAsync(_edition.Id, _leaseOwner, now, now + Lease, CancellationToken.None))
             {
                 return true;
             }
-            if (!_waitIfBusy || await _deps.Runs.HolderAsync(_edition.Id, CancellationToken.None) is not { } holder)
+            if (!_waitIfBusy || await _deps.Ledger.RunHolderAsync(_edition.Id, CancellationToken.None) is not { } holder)
             {
                 if (!_waitIfBusy)
                 {
@@ -193,7 +193,7 @@ sealed class SendRun
                 }
                 continue;
             }
-            var rows = await _deps.Runs.HeldRowsAsync(_edition.Id, holder.Owner, CancellationToken.None);
+            var rows = await _deps.Ledger.HeldRowsAsync(_edition.Id, holder.Owner, CancellationToken.None);
             var wait = holder.LeaseUntil > now ? holder.LeaseUntil - now : TimeSpan.Zero;
             var status = Interrupted(holder, now)
                 ? string.Create(CultureInfo.InvariantCulture,
@@ -267,7 +267,7 @@ sealed class SendRun
             nextBeat = now + HeartbeatEvery;
             try
             {
-                if (!await _deps.Runs.RenewAsync(_edition.Id, _leaseOwner, now, now + Lease, CancellationToken.None))
+                if (!await _deps.Ledger.RenewRunAsync(_edition.Id, _leaseOwner, now, now + Lease, CancellationToken.None))
                 {
                     Halt(new DeliveryHaltedException(
                         $"Sending {_edition.Month} stopped: another run took the edition over (this run's heartbeat came after its lease lapsed). " +
