@@ -151,9 +151,13 @@ public class SmtpDeliveryTests
         await SeedEditionAsync(test);
         var emails = await SeedSubscribersAsync(test, 30);
         smtp.Down = true;
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var progress = new SynchronousProgress(p => lines.Enqueue(ConsoleSendProgress.Format(p)));
 
-        var down = await test.Sender().SendAsync(Month);
+        var down = await test.Sender().SendAsync(Month, progress);
 
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"paused: relay not answering since \d\d:\d\d:\d\d$"));
+        Assert.DoesNotContain(lines, l => l.Contains("paused") && l.Contains("ETA"));
         Assert.Equal(0, down.Sent);
         Assert.Contains("has not answered since", down.StoppedBecause);
         Assert.Contains("Delivery:StopAfterOutage is 00:00:02", down.StoppedBecause);
@@ -334,5 +338,11 @@ public class SmtpDeliveryTests
         Assert.Equal(60, results.Sum(r => r.Sent));
         Assert.Equal(60, smtp.Received.Count);
         Assert.All(emails, e => Assert.Equal(1, smtp.CountByRecipient()[e]));
+    }
+
+    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    sealed class SynchronousProgress(Action<SendProgress> report) : IProgress<SendProgress>
+    {
+        public void Report(SendProgress value) => report(value);
     }
 }
