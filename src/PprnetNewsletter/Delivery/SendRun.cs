@@ -38,11 +38,12 @@ public sealed record SendResult(
 }
 
 /// <summary>
-/// One run of the engine over an edition's ledger. It first takes the edition's run record (waiting while another run
-/// holds it, or for a dead run's lease to lapse), renews it with a heartbeat while it works, and gives it back at the
-/// end: one run per edition, whoever started it. Each pass over the ledger goes as follows: a claimer leases batches of rows, workers (one per SMTP
-/// connection, each on a thread of its own) compose and send, and a single writer, on a thread of its own too,
-/// commits the outcomes within milliseconds of the server's reply, in groups. A crash at any moment loses nothing:
+/// One run of the engine over an edition's ledger. It first takes the edition's run record (waiting while another
+/// run holds it, or for a dead run's lease to lapse), renews it with a heartbeat while it works, and gives it back at
+/// the end: one run per edition, whoever started it. Each pass over the ledger: a claimer leases batches of rows,
+/// workers (one per SMTP connection, each on a thread of its own) compose and send, and a single writer, on a thread
+/// of its own too, commits the outcomes within milliseconds of the server's reply, in groups. A crash at any moment
+/// loses nothing:
 /// unclaimed rows stay pending, claimed ones come back when their lease runs out, and only rows whose outcome was not
 /// committed yet are sent twice. Those are at most <see cref="UnsettledPerConnection"/> per connection whatever the
 /// writer's pace: a worker takes a slot before it works on a row, and the slot comes back once the row's outcome is
@@ -105,10 +106,10 @@ sealed class SendRun
     Exception? _fatal;
     string? _stoppedBecause;
 
-    /// <param name="skippedAtEnqueue">Rows this run's enqueue settled as skipped: counted in its result and progress.</param>
     /// <summary>Composing failing for this many rows in a row is a bug (a template, the data), not bad luck: the run stops.</summary>
     internal const int ComposeFailuresToStop = 20;
 
+    /// <param name="skippedAtEnqueue">Rows this run's enqueue settled as skipped: counted in its result and progress.</param>
     /// <param name="waitIfBusy">Wait while another run holds the edition (false: the retry job, which comes back anyway).</param>
     public SendRun(EditionSender.Dependencies deps, EditionInfo edition, IEditionMessages messages, long skippedAtEnqueue,
         IProgress<SendProgress>? progress, bool waitIfBusy, CancellationToken stop)

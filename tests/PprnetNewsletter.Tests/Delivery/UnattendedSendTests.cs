@@ -109,7 +109,8 @@ public class UnattendedSendTests
         var counts = smtp.CountByRecipient();
         Assert.Equal(emails.Order(), counts.Keys.Order());
         Assert.All(counts, c => Assert.Equal(1, c.Value));
-        // The relay sees the limit of one run: at most the rate plus one refill of the token bucket (a tenth of a second) in any second.
+        // The relay sees the limit of one run (two runs side by side would make it ~400 in a second): in any second at most the
+        // rate, plus one refill of the token bucket (a tenth of a second) and a little jitter between granting and arriving.
         var times = arrivals.Order().ToArray();
         var most = 0;
         for (int i = 0, j = 0; i < times.Length; i++)
@@ -120,7 +121,7 @@ public class UnattendedSendTests
             }
             most = Math.Max(most, i - j + 1);
         }
-        Assert.InRange(most, 1, perSecond + perSecond / 10);
+        Assert.InRange(most, 1, perSecond + perSecond / 4);
         var overall = (times.Length - 1) / Stopwatch.GetElapsedTime(times[0], times[^1]).TotalSeconds;
         Assert.True(overall <= perSecond * 1.05, $"{overall:N0} messages/s at the relay");
     }
