@@ -57,15 +57,26 @@ public class RelayFaultTests
     public async Task Ten_percent_of_451_replies_keep_at_least_half_the_throughput_and_every_row_is_sent_once_with_its_history()
     {
         const int readers = 4_000;
-        var (clean, _, cleanSmtp) = await SendAsync(readers, greylist: false);
-        await cleanSmtp.DisposeAsync();
-        var (faulted, result, smtp) = await SendAsync(readers, greylist: true);
-        await using var _ = smtp;
+        // Alternated twice, best of each: the machine's load moves between runs, and a back-off that held the connection
+        // would cost far more than that (about 20 times, when it did).
+        double clean = 0, faulted = 0;
+        SendResult? result = null;
+        IReadOnlyDictionary<string, int> received = new Dictionary<string, int>();
+        for (var round = 0; round < 2; round++)
+        {
+            var (cleanRate, _, cleanSmtp) = await SendAsync(readers, greylist: false);
+            await cleanSmtp.DisposeAsync();
+            clean = Math.Max(clean, cleanRate);
+            var (faultedRate, faultedResult, faultedSmtp) = await SendAsync(readers, greylist: true);
+            await faultedSmtp.DisposeAsync();
+            faulted = Math.Max(faulted, faultedRate);
+            (result, received) = (faultedResult, faultedSmtp.CountByRecipient());
+        }
 
         Assert.True(faulted >= clean / 2, $"{faulted:N0} messages/s with 10 % 451 against {clean:N0} without");
-        Assert.Equal((readers, 0L, 0L), (result.Sent, result.Deferred, result.Failed));
-        Assert.Equal(readers, smtp.CountByRecipient().Count);
-        Assert.All(smtp.CountByRecipient(), c => Assert.Equal(1, c.Value));
+        Assert.Equal((readers, 0L, 0L), (result!.Sent, result.Deferred, result.Failed));
+        Assert.Equal(readers, received.Count);
+        Assert.All(received, c => Assert.Equal(1, c.Value));
     }
 
     [Fact]
