@@ -46,11 +46,6 @@ public static class Program
             },
             app.BouncesVerb(),              // bounces poll: one pass over the bounce mailbox
             app.DkimVerb(),                 // dkim init --domain D --selector S: a signing key and its DNS records
-            new Command("bench", "Measure the hot paths on this machine.")
-            {
-                app.DigestBenchVerb(),      // bench digest: selection + render + MIME per digest
-                app.SendBenchVerb(),        // bench send: enqueue + send to smtp-sink, beside smtp-source and bare MailKit
-            },
         };
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
         return root;

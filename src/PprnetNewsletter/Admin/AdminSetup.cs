@@ -24,6 +24,7 @@ public static class AdminSetup
         builder.Services.AddSingleton<AdminQueries>();
         builder.Services.AddSingleton<FailedAdminAttempts>();
         builder.Services.AddSingleton<SendJobs>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SendJobs>());
         builder.Services.AddOpenApi(openApi =>
         {
             openApi.ShouldInclude = endpoint => endpoint.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true;

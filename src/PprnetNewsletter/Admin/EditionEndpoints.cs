@@ -102,7 +102,7 @@ public static class EditionEndpoints
         }).WithSummary("The HTML of one subscriber's digest, exactly as it would be sent.").Produces<string>(contentType: "text/html");
 
         editions.MapPost("/{month}/test-send", async (string month, TestSendInput input, EditionMessageFactory factory,
-            SubscriberStore subscribers, MessageAssembly assembly, IMailTransport transport, CancellationToken ct) =>
+            SubscriberStore subscribers, MessageAssembly assembly, MailQueue queue, CancellationToken ct) =>
         {
             var problems = new FieldProblems();
             var to = problems.Email("to", input.To);
@@ -125,23 +125,24 @@ public static class EditionEndpoints
             var message = messages.Compose(recipient, resendCount: 0)
                 ?? throw new UsageException($"{like?.Email} has no summary on their topics in {month}: there is nothing to send.");
             assembly.MarkAsTest(message);
-            await transport.SendAsync(message, ct);
+            await queue.EnqueueAsync("test-send", message, ct);
             return Results.Ok(new TestSendView(to, message.Subject ?? "", message.MessageId ?? ""));
-        }).WithSummary("Send the edition to any address, as the subscriber 'as' would get it (default: all topics).")
+        }).WithSummary("Queue the edition for any address, as the subscriber 'as' would get it (default: all topics); the service sends it within moments, with retries.")
         .Produces<TestSendView>().ProducesValidationProblem();
 
-        editions.MapPost("/{month}/send", async (string month, ContentStore content, SendJobs jobs, CancellationToken ct) =>
+        editions.MapPost("/{month}/send", async (string month, ContentStore content, SendJobs jobs, EditionRuns runs, TimeProvider clock,
+            CancellationToken ct) =>
         {
             if (await FindSendableAsync(content, month, ct) is { } refusal)
             {
                 return refusal;
             }
-            return Start(jobs, month, "send", async (sender, stop) => Describe(await sender.SendAsync(month, null, stop)));
+            return await StartAsync(jobs, runs, clock, month, "send", async (sender, stop) => Describe(await sender.SendAsync(month, null, stop)), ct);
         }).WithSummary("Send the edition now, in the background (resumable; a second send sends nothing). 202 + the edition's URL.")
         .Produces<StartedView>(StatusCodes.Status202Accepted);
 
         editions.MapPost("/{month}/resend", async (string month, ResendInput input, ContentStore content, SubscriberStore subscribers,
-            SendJobs jobs, CancellationToken ct) =>
+            SendJobs jobs, EditionRuns runs, TimeProvider clock, CancellationToken ct) =>
         {
             var request = input.Kind switch
             {
@@ -159,11 +160,11 @@ public static class EditionEndpoints
                 return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such subscriber",
                     detail: $"No subscriber has the address '{address}'.");
             }
-            return Start(jobs, month, "resend " + input.Kind, async (sender, stop) =>
+            return await StartAsync(jobs, runs, clock, month, "resend " + input.Kind, async (sender, stop) =>
             {
                 var result = await sender.ResendAsync(month, request, null, stop);
                 return $"{result.Queued} queued; {Describe(result.Send)}" + (result.LeftFailed > 0 ? $"; {result.LeftFailed} failed left (no longer confirmed)" : "");
-            });
+            }, ct);
         }).WithSummary("Resend in the background: to one subscriber (kind=email), to every failed row (failed), or to subscribers confirmed since the send (new).")
         .Produces<StartedView>(StatusCodes.Status202Accepted);
 
@@ -183,9 +184,19 @@ public static class EditionEndpoints
             _ => null,
         };
 
-    static IResult Start(SendJobs jobs, string month, string kind, Func<EditionSender, CancellationToken, Task<string>> work)
+    /// <summary>
+    /// 409 while any run holds the edition, whoever started it (this service, another process, the command line); else
+    /// starts the work in the background, 202.
+    /// </summary>
+    static async Task<IResult> StartAsync(SendJobs jobs, EditionRuns runs, TimeProvider clock, string month, string kind,
+        Func<EditionSender, CancellationToken, Task<string>> work, CancellationToken ct)
     {
         var location = $"{AdminSetup.RoutePrefix}/editions/{month}";
+        if (await runs.HolderAsync(month, ct) is { } holder && holder.IsLive(clock.GetUtcNow()))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "A send is running",
+                detail: $"A send of {month} is running ({holder.Describe()}, last heartbeat {holder.HeartbeatAt:u}); follow it at {location}.");
+        }
         return jobs.TryStart(month, kind, work)
             ? Results.Accepted(location, new StartedView(month, kind, location))
             : Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "A send is running",

@@ -68,9 +68,10 @@ public sealed class ConsoleSendProgress(TextWriter output, bool interactive, Tim
     public static string Format(SendProgress p)
     {
         var c = CultureInfo.InvariantCulture;
-        var eta = p.Eta is { } e ? $"ETA {(int)e.TotalHours}:{e.Minutes:00}:{e.Seconds:00}" : "ETA -";
-        return string.Format(c, "{0}: {1:N0} sent, {2:N0} failed, {3:N0} deferred, {4:N0} skipped, {5:N0} remaining, {6:N0}/s, {7}{8}",
-            p.Month, p.Sent, p.Failed, p.Deferred, p.Skipped, p.Remaining, p.RatePerSecond, eta,
-            p.Paused ? " (paused: the SMTP server is not answering)" : "");
+        // A status (waiting, paused since) replaces the ETA; an ETA beyond a day is noise from a rate near zero.
+        var tail = p.Status ?? (p.Paused ? "paused: the SMTP server is not answering"
+            : p.Eta is { } e && e < TimeSpan.FromDays(1) ? $"ETA {(int)e.TotalHours}:{e.Minutes:00}:{e.Seconds:00}" : "ETA -");
+        return string.Format(c, "{0}: {1:N0} sent, {2:N0} failed, {3:N0} deferred, {4:N0} skipped, {5:N0} remaining, {6:N0}/s, {7}",
+            p.Month, p.Sent, p.Failed, p.Deferred, p.Skipped, p.Remaining, p.RatePerSecond, tail);
     }
 }

@@ -27,7 +27,14 @@ public static class DeliveryState
 /// A ledger row claimed for sending, with its recipient as they are now. <see cref="Recipient"/> is null when the
 /// subscriber was deleted; <see cref="SubscriberStatus"/> may no longer be 'confirmed' (unsubscribed since enqueue).
 /// </summary>
-public sealed record ClaimedDelivery(long DeliveryId, int ResendCount, DateTimeOffset? FirstAttemptAt, Recipient? Recipient, string? SubscriberStatus);
+public sealed record ClaimedDelivery(long DeliveryId, int ResendCount, DateTimeOffset? FirstAttemptAt, Recipient? Recipient, string? SubscriberStatus)
+{
+    /// <summary>Attempts already retried within the run that holds the row.</summary>
+    public int Retries { get; init; }
+
+    /// <summary>The failed attempts behind <see cref="Retries"/>: written to the history with the row's outcome.</summary>
+    public IReadOnlyList<DeliveryOutcome>? Earlier { get; init; }
+}
 
 /// <summary>What became of one attempt at one row; the ledger records it on the row and in its history.</summary>
 public sealed record DeliveryOutcome(
@@ -40,7 +47,11 @@ public sealed record DeliveryOutcome(
     string? EnhancedStatus = null,
     string? Reply = null,
     string? Error = null,
-    string? MessageId = null);
+    string? MessageId = null)
+{
+    /// <summary>Attempts that failed before this one in the same run (retried at once): history entries only.</summary>
+    public IReadOnlyList<DeliveryOutcome>? Earlier { get; init; }
+}
 
 /// <summary>Rows added to an edition's ledger: <see cref="Skipped"/> of them settled already (no matching topic).</summary>
 public sealed record Enqueued(int Rows, int Skipped);
@@ -51,10 +62,11 @@ public sealed record LedgerCounts(IReadOnlyDictionary<string, long> ByState, IRe
 public sealed record FailureReason(string State, string Reason, long Count, string? Example);
 
 /// <summary>
-/// The per-recipient delivery ledger: one row per edition and subscriber, the unit of resumable sending. The
-/// engine's only view of the database; all of its SQL lives here.
+/// The per-recipient delivery ledger in SQLite: one row per edition and subscriber, the unit of resumable sending.
+/// The SQLite implementation of the engine's <see cref="IDeliveryStore"/>; all of the engine's SQL lives here and
+/// in <see cref="EditionRuns"/>.
 /// </summary>
-public sealed class DeliveryLedger(Db db)
+public sealed class DeliveryLedger(Db db, EditionRuns runs) : IDeliveryStore
 {
     const string EditionByMonth = """
         SELECT e.id, e.month, e.status, (SELECT count(*) FROM summaries s WHERE s.edition_id = e.id) AS SummaryCount,
@@ -151,10 +163,17 @@ public sealed class DeliveryLedger(Db db)
     const string EditionsWithDueWork = """
         SELECT e.month FROM editions e
         WHERE e.status IN ('sending', 'sent')
+          AND NOT EXISTS (SELECT 1 FROM edition_runs r WHERE r.edition_id = e.id AND r.lease_until >= @now)
           AND (EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'pending')
                OR EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'sending' AND d.lease_until < @now)
                OR EXISTS (SELECT 1 FROM deliveries d WHERE d.state = 'deferred' AND d.next_attempt_at <= @now AND d.edition_id = e.id))
         ORDER BY e.month
+        """;
+
+    // What keeps an edition from being complete now: rows pending, in 'sending' (another run's), or deferred and due.
+    const string CountLeft = """
+        SELECT (SELECT count(*) FROM deliveries WHERE edition_id = @editionId AND state IN ('pending', 'sending'))
+             + (SELECT count(*) FROM deliveries WHERE state = 'deferred' AND next_attempt_at <= @now AND edition_id = @editionId)
         """;
 
     const string NextDeferredAttempt = """
@@ -312,7 +331,7 @@ public sealed class DeliveryLedger(Db db)
     /// prepared once, for the whole run: a send commits hundreds of small groups a second, and opening a pooled
     /// connection and parsing the statements again for each cost more than the rows themselves.
     /// </summary>
-    public OutcomeWriter OpenOutcomeWriter()
+    public IOutcomeWriter OpenOutcomeWriter()
     {
         var connection = db.Open();
         try
@@ -331,7 +350,7 @@ public sealed class DeliveryLedger(Db db)
     /// Synchronous, for the engine's writer thread: SQLite has no asynchronous I/O, and a writer on the thread pool
     /// woke a pool thread for every commit.
     /// </remarks>
-    public sealed class OutcomeWriter : IDisposable
+    public sealed class OutcomeWriter : IOutcomeWriter
     {
         readonly SqliteConnection _connection;
         readonly RawStatement _begin;
@@ -362,6 +381,10 @@ public sealed class DeliveryLedger(Db db)
             {
                 foreach (var o in outcomes)
                 {
+                    foreach (var earlier in o.Earlier ?? [])
+                    {
+                        _insert.Run(earlier);
+                    }
                     _update.Run(o);
                     _insert.Run(o);
                 }
@@ -449,6 +472,18 @@ public sealed class DeliveryLedger(Db db)
         }
     }
 
+    public Task<bool> TryAcquireRunAsync(long editionId, long owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct) =>
+        runs.TryAcquireAsync(editionId, owner, now, leaseUntil, ct);
+
+    public Task<bool> RenewRunAsync(long editionId, long owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct) =>
+        runs.RenewAsync(editionId, owner, now, leaseUntil, ct);
+
+    public Task ReleaseRunAsync(long editionId, long owner, CancellationToken ct) => runs.ReleaseAsync(editionId, owner, ct);
+
+    public Task<EditionRunHolder?> RunHolderAsync(long editionId, CancellationToken ct) => runs.HolderAsync(editionId, ct);
+
+    public Task<long> HeldRowsAsync(long editionId, long owner, CancellationToken ct) => runs.HeldRowsAsync(editionId, owner, ct);
+
     /// <summary>Gives claimed rows that were never attempted back to the queue (a graceful stop).</summary>
     public async Task ReleaseAsync(IReadOnlyCollection<long> deliveryIds, DateTimeOffset now, CancellationToken ct = default)
     {
@@ -472,6 +507,13 @@ public sealed class DeliveryLedger(Db db)
     {
         await using var connection = await db.OpenAsync(ct);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountClaimable, new { editionId, now }, cancellationToken: ct));
+    }
+
+    /// <summary>Rows that keep the edition from being complete now: pending, sending, or deferred and due.</summary>
+    public async Task<long> CountLeftAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountLeft, new { editionId, now }, cancellationToken: ct));
     }
 
     /// <summary>Months of started editions with rows to work on now: pending, lease expired, or deferred and due.</summary>

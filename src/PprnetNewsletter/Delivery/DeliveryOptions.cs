@@ -38,13 +38,18 @@ public sealed class DeliveryOptions
     public TimeSpan RetryPollInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// How long a claimed row belongs to the run that claimed it. A row still 'sending' after its lease (its process
-    /// died) goes back to work for any other run; keep it well above the time one claimed batch (up to 256 rows)
-    /// takes to send, retries included, or a second process sending the same edition may repeat some of them.
+    /// How long a run holds its edition (and the rows it claimed) without renewing. A living run renews both with a
+    /// heartbeat every third of this; a run killed without a word (kill -9, power loss) is taken over by the next run
+    /// once this has passed since its last heartbeat. Short, so a rerun after a crash waits seconds, not minutes.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:00:30",
+        ErrorMessage = "Delivery:LeaseDuration must be between 00:00:01 and 00:00:30")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>A relay that has not accepted anything for this long (connections refused, dropped, timed out) stops the run.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00",
-        ErrorMessage = "Delivery:LeaseDuration must be between 00:00:01 and 1.00:00:00")]
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(10);
+        ErrorMessage = "Delivery:StopAfterOutage must be between 00:00:01 and 1.00:00:00")]
+    public TimeSpan StopAfterOutage { get; set; } = TimeSpan.FromMinutes(3);
 
     /// <summary>How long the whole send pauses when the SMTP server keeps failing, before it is tried again.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00",

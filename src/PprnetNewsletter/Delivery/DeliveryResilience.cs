@@ -7,32 +7,36 @@ using Polly.Retry;
 
 namespace PprnetNewsletter.Delivery;
 
+/// <summary>One attempt that failed, for the delivery_attempts history.</summary>
+public sealed record FailedAttempt(DateTimeOffset At, SmtpFailure Failure);
+
 /// <summary>
-/// The resilience pipeline every message goes through, shared by all workers so its circuit breaker and rate
-/// limit see the whole send (Polly v8): retry with exponential back-off and jitter, outermost, so a retry also
-/// waits out an open circuit; circuit breaker on server-level failures (refused, dropped, timed out, 421), which
-/// pauses every worker while the server is down; global rate limit Smtp:MessagesPerSecond; per-attempt time-out
-/// Smtp:Timeout.
+/// The resilience pipeline every message goes through, shared by all workers so its circuit breaker and rate limit
+/// see the whole send (Polly v8): circuit breaker on transient failures (refused, dropped, timed out, 4xx), which
+/// pauses every worker while the relay is down or refusing, waited out by the outer retry until
+/// Delivery:StopAfterOutage; global rate limit Smtp:MessagesPerSecond; per-attempt time-out Smtp:Timeout. A failed
+/// attempt is not retried here: the run holds the row for a later attempt (RetryLater), and the connection goes on.
 /// </summary>
 public sealed class DeliveryResilience : IDisposable
 {
     readonly CircuitBreakerStateProvider _circuit = new();
     readonly RateLimiter? _limiter;
+    readonly TimeProvider _clock;
 
     public DeliveryResilience(IOptions<SmtpOptions> smtp, IOptions<DeliveryOptions> delivery, TimeProvider clock, ILogger<DeliveryResilience> logger)
     {
         var o = delivery.Value;
+        _clock = clock;
         // Typed to the receipt: a pipeline without a result type would wrap each strategy in a bridge per message.
         var builder = new ResiliencePipelineBuilder<DeliveryReceipt> { TimeProvider = clock };
         builder.AddRetry(new RetryStrategyOptions<DeliveryReceipt>
         {
-            ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome.Exception, args.Context, o.RetryAttempts)),
-            // Attempts are counted by ShouldRetry: waiting out an open circuit costs a message none of its own.
+            // Only an open circuit is waited out here (the whole send pauses); a failed attempt comes back to the run,
+            // which holds the row for a later attempt and goes on with others (RetryLater).
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is BrokenCircuitException && !OutageLongerThan(o.StopAfterOutage)),
             MaxRetryAttempts = int.MaxValue,
             DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
-                args.Outcome.Exception is BrokenCircuitException { RetryAfter: { } after }
-                    ? after
-                    : Backoff(o.RetryDelay, args.Context.Properties.GetValue(Failures, 1))),
+                args.Outcome.Exception is BrokenCircuitException { RetryAfter: { } after } ? after : o.CircuitBreakDuration),
             OnRetry = args =>
             {
                 logger.LogDebug("Retrying in {Delay}: {Failure}", args.RetryDelay,
@@ -42,7 +46,9 @@ public sealed class DeliveryResilience : IDisposable
         });
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<DeliveryReceipt>
         {
-            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && SmtpFailure.Classify(e).ConnectionLevel),
+            // Every transient failure counts, 4xx replies included: a relay answering 4xx to half of the messages or
+            // more is refusing the send, not one recipient, and deferring the whole list would be wrong.
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && SmtpFailure.Classify(e).Kind == FailureKind.Transient),
             FailureRatio = 0.5,
             MinimumThroughput = Math.Max(2, smtp.Value.MaxConnections),
             SamplingDuration = TimeSpan.FromSeconds(10),
@@ -50,6 +56,8 @@ public sealed class DeliveryResilience : IDisposable
             StateProvider = _circuit,
             OnOpened = args =>
             {
+                // A relay refusing most messages is as good as down: StopAfterOutage counts from here too.
+                Interlocked.CompareExchange(ref _outageSinceTicks, clock.GetUtcNow().UtcTicks, 0);
                 logger.LogWarning("The SMTP server keeps failing ({Failure}); sending paused for {Duration}",
                     args.Outcome.Exception is { } e ? SmtpFailure.Classify(e).Summary : "", args.BreakDuration);
                 return ValueTask.CompletedTask;
@@ -69,21 +77,37 @@ public sealed class DeliveryResilience : IDisposable
         _pipeline = builder.Build();
     }
 
-    static readonly ResiliencePropertyKey<int> Failures = new("delivery-failures");
-
     readonly ResiliencePipeline<DeliveryReceipt> _pipeline;
 
     /// <summary>
     /// Sends one message through the pipeline (time-out, rate limit, circuit breaker and retries) on the calling
     /// thread: a connection's own thread, which the waits of a back-off or an open circuit hold as well.
     /// </summary>
-    public DeliveryReceipt Send(IMailTransport transport, MimeMessage message, CancellationToken ct)
+    /// <param name="failedAttempts">Receives every attempt that failed (in-run retries included), for the ledger's history.</param>
+    public DeliveryReceipt Send(IMailTransport transport, MimeMessage message, CancellationToken ct, List<FailedAttempt>? failedAttempts = null)
     {
         var context = ResilienceContextPool.Shared.Get(ct);
         try
         {
-            return _pipeline.Execute(static (context, state) => state.transport.Send(state.message, context.CancellationToken),
-                context, (transport, message));
+            return _pipeline.Execute(static (context, state) =>
+            {
+                try
+                {
+                    var receipt = state.transport.Send(state.message, context.CancellationToken);
+                    Interlocked.Exchange(ref state.self._outageSinceTicks, 0);
+                    return receipt;
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
+                {
+                    var failure = SmtpFailure.Classify(e);
+                    state.failedAttempts?.Add(new FailedAttempt(state.self._clock.GetUtcNow(), failure));
+                    if (failure.ConnectionLevel)
+                    {
+                        Interlocked.CompareExchange(ref state.self._outageSinceTicks, state.self._clock.GetUtcNow().UtcTicks, 0);
+                    }
+                    throw;
+                }
+            }, context, (transport, message, self: this, failedAttempts));
         }
         finally
         {
@@ -91,28 +115,29 @@ public sealed class DeliveryResilience : IDisposable
         }
     }
 
-    /// <summary>
-    /// Retry a transient failure up to <paramref name="retries"/> times for this message, and an open circuit as
-    /// long as it stays open (the pause of the whole send while the server is down).
-    /// </summary>
-    static bool ShouldRetry(Exception? e, ResilienceContext context, int retries)
-    {
-        if (e is BrokenCircuitException)
-        {
-            return true;
-        }
-        if (e is null || SmtpFailure.Classify(e).Kind != FailureKind.Transient)
-        {
-            return false;
-        }
-        var failures = context.Properties.GetValue(Failures, 0) + 1;
-        context.Properties.Set(Failures, failures);
-        return failures <= retries;
-    }
+    /// <summary>True once the relay has not answered for <paramref name="limit"/> (Delivery:StopAfterOutage): the run stops.</summary>
+    public bool OutageLongerThan(TimeSpan limit) => OutageSince is { } since && _clock.GetUtcNow() - since >= limit;
+
+    /// <summary>The clock that times back-offs and the breaker's pauses.</summary>
+    internal TimeProvider Clock => _clock;
 
     /// <summary>Exponential back-off with jitter: base × 2^(n-1), each delay spread ±25% so workers do not retry in step.</summary>
-    static TimeSpan Backoff(TimeSpan first, int failure) =>
+    internal static TimeSpan Backoff(TimeSpan first, int failure) =>
         first * Math.Pow(2, failure - 1) * (0.75 + (Random.Shared.NextDouble() / 2));
+
+    /// <summary>
+    /// When the relay stopped answering: the first connection-level failure (refused, dropped, timed out, 421) since
+    /// the last message it accepted. Null while it answers.
+    /// </summary>
+    public DateTimeOffset? OutageSince => Interlocked.Read(ref _outageSinceTicks) is var t and > 0 ? new DateTimeOffset(t, TimeSpan.Zero) : null;
+
+    long _outageSinceTicks;
+
+    /// <summary>
+    /// Forgets an outage seen earlier: a run starts with a clean slate, so a relay that failed at the end of last
+    /// month's run (and was never tried since) does not count as down since then.
+    /// </summary>
+    public void ForgetOutage() => Interlocked.Exchange(ref _outageSinceTicks, 0);
 
     /// <summary>True while the circuit is open: the send is paused until the server answers.</summary>
     public bool Paused => _circuit.CircuitState is CircuitState.Open or CircuitState.Isolated;

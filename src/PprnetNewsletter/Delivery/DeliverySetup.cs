@@ -8,7 +8,7 @@ namespace PprnetNewsletter.Delivery;
 
 public static class DeliverySetup
 {
-    /// <summary>Delivery ledger, SMTP or pickup-directory transport, retries and rate limit.</summary>
+    /// <summary>Delivery ledger, edition runs, the queue of single emails and its worker, SMTP or pickup-directory transport, retries and rate limit.</summary>
     public static IHostApplicationBuilder AddDelivery(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<SmtpOptions>(SmtpOptions.Section);
@@ -18,13 +18,15 @@ public static class DeliverySetup
                 ? ActivatorUtilities.CreateInstance<PickupDirectoryTransport>(sp)
                 : ActivatorUtilities.CreateInstance<SmtpTransport>(sp));
         builder.Services.AddSingleton<DeliveryLedger>();
+        builder.Services.AddSingleton<IDeliveryStore>(sp => sp.GetRequiredService<DeliveryLedger>());
+        builder.Services.AddSingleton<EditionRuns>();
+        builder.Services.AddSingleton<MailQueue>();
+        // Runs only where the host is started: the service (a one-off verb never starts its host).
+        builder.Services.AddHostedService<MailQueueWorker>();
         builder.Services.AddSingleton<DeliveryResilience>();
         builder.Services.AddSingleton<EditionSender>();
         return builder;
     }
-
-    /// <summary>The verb <c>bench send</c>: the engine end to end against smtp-sink.</summary>
-    public static Command SendBenchVerb(this IHost app) => SendBench.Verb(app);
 
     static Argument<string> MonthArgument() => new("month") { Description = "The edition's month, YYYY-MM (e.g. 2023-03)." };
 
@@ -155,6 +157,13 @@ public static class DeliverySetup
         if (result.StoppedBecause is { } why)
         {
             Console.WriteLine($"Stopped: {why}. Run it again to resume.");
+            return ExitCodes.Failure;
+        }
+        // Success means nothing is left to do now: no row pending, in flight or due (deferred rows not yet due are said above).
+        if (result.Left > 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Not finished: {result.Left:N0} row(s) still pending, in flight or due (see 'digest status {result.Month}'); run it again, or let the service finish them."));
             return ExitCodes.Failure;
         }
         return ExitCodes.Success;

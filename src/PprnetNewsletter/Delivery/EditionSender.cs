@@ -40,7 +40,7 @@ public sealed record EditionStatusReport(
 public sealed class EditionSender
 {
     internal sealed record Dependencies(
-        DeliveryLedger Ledger,
+        IDeliveryStore Ledger,
         IMailTransport Transport,
         DeliveryResilience Resilience,
         SubscriberStore Subscribers,
@@ -52,7 +52,7 @@ public sealed class EditionSender
     readonly Dependencies _deps;
     readonly IEditionMessageFactory _factory;
 
-    public EditionSender(DeliveryLedger ledger, IEditionMessageFactory factory, IMailTransport transport, DeliveryResilience resilience,
+    public EditionSender(IDeliveryStore ledger, IEditionMessageFactory factory, IMailTransport transport, DeliveryResilience resilience,
         SubscriberStore subscribers, TimeProvider clock, IOptions<DeliveryOptions> options, IOptions<SmtpOptions> smtp, ILogger<EditionSender> logger)
     {
         _factory = factory;
@@ -157,7 +157,11 @@ public sealed class EditionSender
         foreach (var month in await _deps.Ledger.EditionsWithDueWorkAsync(_deps.Clock.GetUtcNow(), ct))
         {
             var edition = await RequireEditionAsync(month, ct);
-            results.Add(await RunAsync(edition, await PrepareAsync(edition, ct), 0, null, ct));
+            // Never beside a run that holds the edition: it does the work; this job comes back in a minute anyway.
+            if (await RunAsync(edition, await PrepareAsync(edition, ct), 0, null, ct, waitIfBusy: false) is { } result)
+            {
+                results.Add(result);
+            }
         }
         return results;
     }
@@ -167,13 +171,16 @@ public sealed class EditionSender
         var edition = await RequireEditionAsync(month, ct);
         var counts = await _deps.Ledger.CountsAsync(edition.Id, topReasons: 5, ct);
         var nextRetry = await _deps.Ledger.NextDeferredAttemptAsync(edition.Id, ct);
+        var holder = await _deps.Ledger.RunHolderAsync(edition.Id, ct);
+        var now = _deps.Clock.GetUtcNow();
         var note = (edition.SummaryCount, edition.Status) switch
         {
             (0, _) => "no summaries: this edition is not sent (the schedule skips it); import its summaries first",
             (_, EditionStatus.Draft) => "not sent yet",
             (_, EditionStatus.Sending) when counts.ByState[DeliveryState.Deferred] > 0 && nextRetry is { } at =>
                 $"deferred rows are retried automatically; next retry at {at:u}",
-            (_, EditionStatus.Sending) => "sending (or interrupted: run 'digest send' again or let the service resume it)",
+            (_, EditionStatus.Sending) when holder is not null && holder.IsLive(now) => $"being sent by {holder.Describe()}",
+            (_, EditionStatus.Sending) => "interrupted: run 'digest send' again (it takes over at once) or let the service resume it",
             _ => null,
         };
         return new EditionStatusReport(edition.Month, edition.Status, edition.SummaryCount, edition.SendStartedAt, edition.SentAt,
@@ -181,9 +188,16 @@ public sealed class EditionSender
     }
 
     async Task<SendResult> RunAsync(EditionInfo edition, IEditionMessages messages, long skippedAtEnqueue, IProgress<SendProgress>? progress,
-        CancellationToken ct)
+        CancellationToken ct) =>
+        (await RunAsync(edition, messages, skippedAtEnqueue, progress, ct, waitIfBusy: true))!;
+
+    async Task<SendResult?> RunAsync(EditionInfo edition, IEditionMessages messages, long skippedAtEnqueue, IProgress<SendProgress>? progress,
+        CancellationToken ct, bool waitIfBusy)
     {
-        var result = await new SendRun(_deps, edition, messages, skippedAtEnqueue, progress, ct).ExecuteAsync();
+        if (await new SendRun(_deps, edition, messages, skippedAtEnqueue, progress, waitIfBusy, ct).ExecuteAsync() is not { } result)
+        {
+            return null;
+        }
         _deps.Logger.LogInformation(
             "{Month}: {Sent} sent, {Failed} failed, {Deferred} deferred, {Skipped} skipped in {Elapsed}{Stopped}",
             edition.Month, result.Sent, result.Failed, result.Deferred, result.Skipped, result.Elapsed,

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using MimeKit;
+using Polly.CircuitBreaker;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Subscribers;
 
@@ -15,7 +17,8 @@ public sealed record SendProgress(
     long Remaining,
     double RatePerSecond,
     TimeSpan? Eta,
-    bool Paused);
+    bool Paused,
+    string? Status = null);
 
 /// <summary>What one run of the engine over an edition did.</summary>
 public sealed record SendResult(
@@ -28,15 +31,19 @@ public sealed record SendResult(
     TimeSpan Elapsed,
     bool EditionSent,
     DateTimeOffset? NextRetryAt,
-    string? StoppedBecause)
+    string? StoppedBecause,
+    long Left = 0)
 {
     public long Processed => Sent + Failed + Deferred + Skipped;
 }
 
 /// <summary>
-/// One pass of the engine over an edition's ledger: a claimer leases batches of rows, workers (one per SMTP
-/// connection, each on a thread of its own) compose and send, and a single writer, on a thread of its own too,
-/// commits the outcomes within milliseconds of the server's reply, in groups. A crash at any moment loses nothing:
+/// One run of the engine over an edition's ledger. It first takes the edition's run record (waiting while another
+/// run holds it, or for a dead run's lease to lapse), renews it with a heartbeat while it works, and gives it back at
+/// the end: one run per edition, whoever started it. Each pass over the ledger: a claimer leases batches of rows,
+/// workers (one per SMTP connection, each on a thread of its own) compose and send, and a single writer, on a thread
+/// of its own too, commits the outcomes within milliseconds of the server's reply, in groups. A crash at any moment
+/// loses nothing:
 /// unclaimed rows stay pending, claimed ones come back when their lease runs out, and only rows whose outcome was not
 /// committed yet are sent twice. Those are at most <see cref="UnsettledPerConnection"/> per connection whatever the
 /// writer's pace: a worker takes a slot before it works on a row, and the slot comes back once the row's outcome is
@@ -48,6 +55,9 @@ sealed class SendRun
     static readonly TimeSpan InFlightGrace = TimeSpan.FromSeconds(1.5);
 
     static readonly TimeSpan LongestDeferral = TimeSpan.FromHours(6);
+
+    /// <summary>How often the claimer looks for rows due for a retry once the ledger has nothing more to claim.</summary>
+    static readonly TimeSpan RetryPoll = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
     /// Rows in work or not yet committed, per connection: the most a crash can send twice. One is on the wire; the
@@ -75,6 +85,8 @@ sealed class SendRun
     readonly CancellationToken _stop;
     readonly CancellationTokenSource _halt;
     readonly CancellationTokenSource _inFlight = new();
+    readonly CancellationTokenSource _ticking = new();
+    readonly bool _waitIfBusy;
     readonly long _startTimestamp;
     // Names this run on the rows it leases, so it never claims back its own rows whose lease ran out while queued.
     readonly long _leaseOwner = Random.Shared.NextInt64(1, long.MaxValue);
@@ -83,15 +95,27 @@ sealed class SendRun
     readonly SemaphoreSlim _unsettled;
     readonly List<long> _released = [];
     readonly long _skippedAtEnqueue;
-    long _remaining, _sent, _failed, _deferred, _skipped;
-    int _consecutiveServerFailures;
+    // Rows this run deferred: a later attempt in the same run replaces their count (the result counts rows, not attempts).
+    readonly HashSet<long> _deferredHere = [];
+    readonly RetryLater _retryLater;
+    // Rows this pass claimed and has not finished with (settled, given back, or the run stopped): while any is left,
+    // one of them may come back from RetryLater, so the pass is not over.
+    long _inWork;
+    long _releasedCount, _remaining, _sent, _failed, _deferred, _skipped;
+    int _composeFailuresInRow;
     Exception? _fatal;
     string? _stoppedBecause;
 
+    /// <summary>Composing failing for this many rows in a row is a bug (a template, the data), not bad luck: the run stops.</summary>
+    internal const int ComposeFailuresToStop = 20;
+
     /// <param name="skippedAtEnqueue">Rows this run's enqueue settled as skipped: counted in its result and progress.</param>
+    /// <param name="waitIfBusy">Wait while another run holds the edition (false: the retry job, which comes back anyway).</param>
     public SendRun(EditionSender.Dependencies deps, EditionInfo edition, IEditionMessages messages, long skippedAtEnqueue,
-        IProgress<SendProgress>? progress, CancellationToken stop)
+        IProgress<SendProgress>? progress, bool waitIfBusy, CancellationToken stop)
     {
+        _waitIfBusy = waitIfBusy;
+        _retryLater = new RetryLater(deps.Resilience.Clock);
         _skipped = _skippedAtEnqueue = skippedAtEnqueue;
         _deps = deps;
         _edition = edition;
@@ -107,12 +131,36 @@ sealed class SendRun
         _unsettled = new SemaphoreSlim(UnsettledPerConnection * _workers, UnsettledPerConnection * _workers);
     }
 
-    public async Task<SendResult> ExecuteAsync()
+    TimeSpan Lease => _deps.Options.LeaseDuration;
+
+    TimeSpan HeartbeatEvery => Lease / 3;
+
+    /// <summary>
+    /// Runs the edition to its end. Null when another run holds the edition and <c>waitIfBusy</c> was false.
+    /// </summary>
+    public async Task<SendResult?> ExecuteAsync()
     {
         var afterStop = _stop.Register(() => _inFlight.CancelAfter(InFlightGrace));
         try
         {
-            return await RunAsync();
+            if (!await AcquireAsync())
+            {
+                return _stop.IsCancellationRequested
+                    ? new SendResult(_edition.Month, 0, 0, 0, 0, 0, Elapsed, false, null, "stopped on request")
+                    : null;
+            }
+            _deps.Resilience.ForgetOutage();
+            var ticking = TickAsync();
+            try
+            {
+                return await RunAsync();
+            }
+            finally
+            {
+                await _ticking.CancelAsync();
+                await ticking;
+                await _deps.Ledger.ReleaseRunAsync(_edition.Id, _leaseOwner, CancellationToken.None);
+            }
         }
         finally
         {
@@ -120,10 +168,162 @@ sealed class SendRun
             _unsettled.Dispose();
             _halt.Dispose();
             _inFlight.Dispose();
+            _ticking.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Takes the edition's run record. While a living run holds it, waits for it to end; while a dead run's lease
+    /// still runs, waits for it to lapse, then takes over that run's rows. False if not taken (stop, or not waiting).
+    /// </summary>
+    async Task<bool> AcquireAsync()
+    {
+        string? said = null;
+        while (!_stop.IsCancellationRequested)
+        {
+            var now = Now;
+            if (await _deps.Ledger.TryAcquireRunAsync(_edition.Id, _leaseOwner, now, now + Lease, CancellationToken.None))
+            {
+                return true;
+            }
+            if (!_waitIfBusy || await _deps.Ledger.RunHolderAsync(_edition.Id, CancellationToken.None) is not { } holder)
+            {
+                if (!_waitIfBusy)
+                {
+                    return false;
+                }
+                continue;
+            }
+            var rows = await _deps.Ledger.HeldRowsAsync(_edition.Id, holder.Owner, CancellationToken.None);
+            var wait = holder.LeaseUntil > now ? holder.LeaseUntil - now : TimeSpan.Zero;
+            var status = Interrupted(holder, now)
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"waiting {Math.Ceiling(wait.TotalSeconds):0} s for {rows:N0} rows of an interrupted run ({holder.Describe()})")
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"waiting for the send already running ({holder.Describe()}, {rows:N0} rows in flight); it sends them, this run then checks what is left");
+            if (status != said)
+            {
+                _deps.Logger.LogInformation("{Month}: {Status}", _edition.Month, status);
+                said = status;
+            }
+            Report(status);
+            try
+            {
+                await Task.Delay(wait > TimeSpan.Zero && wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1), _deps.Clock, _stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>A holder that stopped its heartbeat, or whose process on this host is gone.</summary>
+    bool Interrupted(EditionRunHolder holder, DateTimeOffset now)
+    {
+        if (now - holder.HeartbeatAt > 2 * HeartbeatEvery)
+        {
+            return true;
+        }
+        if (holder.Host != Environment.MachineName)
+        {
+            return false;
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById((int)holder.Pid);
+            return process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return true; // no such process
+        }
+    }
+
+    /// <summary>
+    /// Every second while the run works: a progress report (so a pause shows even when nothing is committed), and every
+    /// third of the lease the heartbeat. A run that cannot renew before its lease lapses stops: another run may take over.
+    /// </summary>
+    async Task TickAsync()
+    {
+        var renewed = Now;
+        var nextBeat = renewed + HeartbeatEvery;
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(HeartbeatEvery < TimeSpan.FromSeconds(1) ? HeartbeatEvery : TimeSpan.FromSeconds(1), _deps.Clock, _ticking.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            Report();
+            var now = Now;
+            if (now < nextBeat)
+            {
+                continue;
+            }
+            nextBeat = now + HeartbeatEvery;
+            try
+            {
+                if (!await _deps.Ledger.RenewRunAsync(_edition.Id, _leaseOwner, now, now + Lease, CancellationToken.None))
+                {
+                    Halt(new DeliveryHaltedException(
+                        $"Sending {_edition.Month} stopped: another run took the edition over (this run's heartbeat came after its lease lapsed). " +
+                        $"See 'digest status {_edition.Month}'.", null));
+                    return;
+                }
+                renewed = now;
+            }
+            catch (Exception e)
+            {
+                _deps.Logger.LogWarning(e, "Could not renew the lease on the {Month} edition", _edition.Month);
+                if (now - renewed >= Lease - HeartbeatEvery)
+                {
+                    Halt(new DeliveryHaltedException(
+                        $"Sending {_edition.Month} stopped: its lease could not be renewed ({e.Message}); another run may take over.", e));
+                    return;
+                }
+            }
         }
     }
 
     async Task<SendResult> RunAsync()
+    {
+        // Passes until nothing is left to claim now: rows deferred in one pass and due already (a short retry interval)
+        // go in the next. A pass that settled nothing (every row it claimed went back) ends it: nothing would change.
+        long settled;
+        do
+        {
+            settled = Settled;
+            await PassAsync();
+        }
+        while (_fatal is null && !_halt.IsCancellationRequested && Settled > settled
+               && await _deps.Ledger.CountClaimableAsync(_edition.Id, Now, CancellationToken.None) > 0);
+
+        var editionSent = await _deps.Ledger.CompleteIfDoneAsync(_edition.Id, Now, CancellationToken.None);
+        var nextRetry = await _deps.Ledger.NextDeferredAttemptAsync(_edition.Id, CancellationToken.None);
+        var left = await _deps.Ledger.CountLeftAsync(_edition.Id, Now, CancellationToken.None);
+        Report();
+
+        if (_fatal is not null)
+        {
+            throw _fatal is DeliveryHaltedException ? _fatal : new DeliveryHaltedException(
+                $"Sending {_edition.Month} stopped: {_fatal.Message}", _fatal);
+        }
+        if (_stop.IsCancellationRequested)
+        {
+            _stoppedBecause ??= "stopped on request";
+        }
+        return new SendResult(_edition.Month, _sent, _failed, _deferred, _skipped, _releasedCount, Elapsed,
+            editionSent, nextRetry, _stoppedBecause, left);
+    }
+
+    long Settled => Interlocked.Read(ref _sent) + Interlocked.Read(ref _failed) + Interlocked.Read(ref _deferred) + Interlocked.Read(ref _skipped);
+
+    async Task PassAsync()
     {
         _remaining = await _deps.Ledger.CountClaimableAsync(_edition.Id, Now, _stop);
 
@@ -145,22 +345,11 @@ sealed class SendRun
 
         // Rows claimed but never attempted (a stop, an outage, a fatal error) go straight back to the queue.
         _released.AddRange(work.TakeLeft());
+        _released.AddRange(_retryLater.TakeAll().Select(r => r.DeliveryId));
+        Interlocked.Exchange(ref _inWork, 0);
         await _deps.Ledger.ReleaseAsync(_released, Now, CancellationToken.None);
-        var editionSent = await _deps.Ledger.CompleteIfDoneAsync(_edition.Id, Now, CancellationToken.None);
-        var nextRetry = await _deps.Ledger.NextDeferredAttemptAsync(_edition.Id, CancellationToken.None);
-        Report();
-
-        if (_fatal is not null)
-        {
-            throw _fatal is DeliveryHaltedException ? _fatal : new DeliveryHaltedException(
-                $"Sending {_edition.Month} stopped: {_fatal.Message}", _fatal);
-        }
-        if (_stop.IsCancellationRequested)
-        {
-            _stoppedBecause ??= "stopped on request";
-        }
-        return new SendResult(_edition.Month, _sent, _failed, _deferred, _skipped, _released.Count, Elapsed,
-            editionSent, nextRetry, _stoppedBecause);
+        _releasedCount += _released.Count;
+        _released.Clear();
     }
 
     DateTimeOffset Now => _deps.Clock.GetUtcNow();
@@ -177,15 +366,25 @@ sealed class SendRun
         {
             while (!_halt.IsCancellationRequested)
             {
+                var retries = _retryLater.TakeDue();
+                work.Add(retries);
                 var now = Now;
                 var batch = await _deps.Ledger.ClaimAsync(_edition.Id, _leaseOwner, _batchSize, now, now + _deps.Options.LeaseDuration,
                     CancellationToken.None);
-                if (batch.Count == 0)
+                if (batch.Count > 0 || retries.Count > 0)
+                {
+                    Interlocked.Add(ref _inWork, batch.Count);
+                    work.Add(batch);
+                    await work.WaitUntilLowAsync(_halt.Token);
+                    continue;
+                }
+                if (Interlocked.Read(ref _inWork) == 0)
                 {
                     return;
                 }
-                work.Add(batch);
-                await work.WaitUntilLowAsync(_halt.Token);
+                // The ledger has nothing more now, but rows in work may still come back for a retry: look again soon.
+                var next = _retryLater.UntilNext() ?? RetryPoll;
+                await Task.Delay(next < RetryPoll ? next : RetryPoll, _halt.Token);
             }
         }
         catch (OperationCanceledException) when (_halt.IsCancellationRequested)
@@ -217,7 +416,12 @@ sealed class SendRun
             }
             try
             {
-                var (outcome, failure) = Deliver(row);
+                var (outcome, failure, retrying) = Deliver(row);
+                if (retrying)
+                {
+                    _unsettled.Release();   // nothing was accepted: nothing a crash could send twice
+                    continue;
+                }
                 if (outcome is null)
                 {
                     _unsettled.Release();
@@ -226,6 +430,7 @@ sealed class SendRun
                 }
                 // Unbounded, and completed only once every worker has ended: always taken.
                 outcomes.Add((row, outcome, failure));
+                Interlocked.Decrement(ref _inWork);
             }
             catch (Exception e)
             {
@@ -244,55 +449,98 @@ sealed class SendRun
         {
             _released.Add(row.DeliveryId);
         }
+        Interlocked.Decrement(ref _inWork);
     }
 
-    /// <summary>One attempt at one row. Null outcome: not attempted after all (stopped), back to the queue.</summary>
-    (DeliveryOutcome? Outcome, SmtpFailure? Failure) Deliver(ClaimedDelivery row)
+    /// <summary>
+    /// One attempt at one row. Null outcome: not attempted after all (stopped), back to the queue; Retrying: held in
+    /// <see cref="RetryLater"/> for another attempt in this run.
+    /// </summary>
+    (DeliveryOutcome? Outcome, SmtpFailure? Failure, bool Retrying) Deliver(ClaimedDelivery row)
     {
         if (row.Recipient is null || row.SubscriberStatus != SubscriberStatus.Confirmed)
         {
             var why = row.Recipient is null ? "the subscriber was deleted" : $"the subscriber is {row.SubscriberStatus}";
-            return (Outcome(row, DeliveryState.Skipped, error: why), null);
+            return (Outcome(row, DeliveryState.Skipped, error: why), null, false);
         }
 
         MimeMessage? message;
         try
         {
             message = _messages.Compose(row.Recipient, row.ResendCount);
+            Interlocked.Exchange(ref _composeFailuresInRow, 0);
         }
         catch (Exception e)
         {
+            // Not the recipient's fault: the row stays pending for a run after the fix, never failed. Many in a row is a
+            // bug that would hit the whole list: stop the run with it.
             _deps.Logger.LogError(e, "Could not compose the {Month} digest for subscriber {SubscriberId}", _edition.Month, row.Recipient.SubscriberId);
-            return (Outcome(row, DeliveryState.Failed, error: $"could not compose the message: {e.Message}"), null);
+            if (Interlocked.Increment(ref _composeFailuresInRow) >= ComposeFailuresToStop)
+            {
+                throw new DeliveryHaltedException(
+                    $"Sending {_edition.Month} stopped: composing the digest failed for {ComposeFailuresToStop} subscribers in a row " +
+                    $"({e.GetType().Name}: {e.Message}). The rows stay pending; fix the cause (templates, content) and run 'digest send {_edition.Month}' again.", e);
+            }
+            return (null, null, false);
         }
         if (message is null)
         {
-            return (Outcome(row, DeliveryState.Skipped, error: DeliveryLedger.NoMatchingTopics), null);
+            return (Outcome(row, DeliveryState.Skipped, error: DeliveryLedger.NoMatchingTopics), null, false);
         }
 
         // Disposed once its fate is known (retries included): its body's buffer goes back to the pool for the next one.
         using var settled = message;
+        var attempts = new List<FailedAttempt>();
         try
         {
-            var receipt = _deps.Resilience.Send(_deps.Transport, message, _inFlight.Token);
-            Interlocked.Exchange(ref _consecutiveServerFailures, 0);
-            return (Outcome(row, DeliveryState.Sent, reply: receipt.Reply, messageId: message.MessageId), null);
+            var receipt = _deps.Resilience.Send(_deps.Transport, message, _inFlight.Token, attempts);
+            return (Outcome(row, DeliveryState.Sent, reply: receipt.Reply, messageId: message.MessageId) with
+            {
+                Earlier = Earlier(row, attempts, attempts.Count, message.MessageId),
+            }, null, false);
         }
         catch (OperationCanceledException) when (_inFlight.IsCancellationRequested)
         {
-            return (null, null);
+            return (null, null, false);
+        }
+        catch (Exception e) when (_deps.Resilience.OutageLongerThan(_deps.Options.StopAfterOutage) && _deps.Resilience.OutageSince is { } since)
+        {
+            // The relay has been down longer than the operator is willing to wait: stop, rows left pending, and say so.
+            _stoppedBecause ??= string.Create(CultureInfo.InvariantCulture,
+                $"the SMTP server has not answered since {LocalTime(since)} (Delivery:StopAfterOutage is {_deps.Options.StopAfterOutage}; last error: {SmtpFailure.Classify(e).Summary})");
+            _halt.Cancel();
+            return (null, null, false);
         }
         catch (Exception e)
         {
             var failure = SmtpFailure.Classify(e);
+            if (failure.Kind == FailureKind.Transient && row.Retries < _deps.Options.RetryAttempts)
+            {
+                // Back off with the row, not the connection: it goes on with other rows meanwhile.
+                _retryLater.Add(row with
+                {
+                    Retries = row.Retries + 1,
+                    Earlier = Earlier(row, attempts, attempts.Count, message.MessageId),
+                }, DeliveryResilience.Backoff(_deps.Options.RetryDelay, row.Retries + 1));
+                return (null, failure, true);
+            }
+            // The last attempt is the outcome itself, unless the circuit refused the message before any attempt.
+            var earlier = Earlier(row, attempts, e is BrokenCircuitException ? attempts.Count : attempts.Count - 1, message.MessageId);
             return failure.Kind switch
             {
                 FailureKind.Fatal => throw new DeliveryHaltedException(FatalMessage(failure), e),
-                FailureKind.Permanent => (Failed(row, failure, message.MessageId), failure),
-                _ => (Deferred(row, failure, message.MessageId), failure),
+                FailureKind.Permanent => (Failed(row, failure, message.MessageId) with { Earlier = earlier }, failure, false),
+                _ => (Deferred(row, failure, message.MessageId) with { Earlier = earlier }, failure, false),
             };
         }
     }
+
+    /// <summary>The first <paramref name="count"/> failed attempts, retried within the run: history entries of their own.</summary>
+    /// <summary>The row's earlier attempts and the first <paramref name="count"/> of <paramref name="attempts"/>.</summary>
+    static IReadOnlyList<DeliveryOutcome>? Earlier(ClaimedDelivery row, List<FailedAttempt> attempts, int count, string? messageId) =>
+        count <= 0 ? row.Earlier : [.. row.Earlier ?? [], .. attempts.Take(count).Select(a => new DeliveryOutcome(row.DeliveryId, row.ResendCount,
+            DeliveryState.Deferred, a.At, SmtpCode: a.Failure.Code, EnhancedStatus: a.Failure.EnhancedStatus,
+            Reply: a.Failure.Code is null ? null : a.Failure.Text, Error: "retried within the run: " + a.Failure.Summary, MessageId: messageId))];
 
     DeliveryOutcome Failed(ClaimedDelivery row, SmtpFailure failure, string? messageId, string? prefix = null) =>
         Outcome(row, DeliveryState.Failed, code: failure.Code, enhanced: failure.EnhancedStatus, reply: failure.Code is null ? null : failure.Text,
@@ -310,13 +558,6 @@ sealed class SendRun
         if (now >= deadline)
         {
             return Failed(row, failure, messageId, $"gave up after {_deps.Options.GiveUpAfter}: ");
-        }
-        if (failure.ConnectionLevel && Interlocked.Increment(ref _consecutiveServerFailures) >= Math.Max(4, 2 * _workers))
-        {
-            // The server stayed down through the circuit breaker's pauses: stop burning through the list; the
-            // rows left stay queued for the periodic retry.
-            _stoppedBecause = $"the SMTP server is not answering ({failure.Summary})";
-            _halt.Cancel();
         }
         var wait = TimeSpan.FromTicks(Math.Clamp((now - first).Ticks, _deps.Options.DeferredRetryInterval.Ticks, LongestDeferral.Ticks));
         var next = now + wait < deadline ? now + wait : deadline;
@@ -352,7 +593,7 @@ sealed class SendRun
                 _unsettled.Release(group.Count);
                 foreach (var (row, outcome, failure) in group)
                 {
-                    Count(outcome.State);
+                    Count(row.DeliveryId, outcome.State);
                     if (failure is { NoSuchUser: true } && row.Recipient is { } recipient)
                     {
                         // Rare, and asynchronous in signature only (SQLite): waiting for it on this thread costs nothing.
@@ -373,8 +614,19 @@ sealed class SendRun
         }
     }
 
-    void Count(string state)
+    /// <summary>Counts a row's outcome; a row deferred earlier in this run counts once, by its latest outcome. Writer thread only.</summary>
+    void Count(long deliveryId, string state)
     {
+        if (_deferredHere.Count > 0 && _deferredHere.Contains(deliveryId))
+        {
+            Interlocked.Decrement(ref _deferred);
+            Interlocked.Increment(ref _remaining);
+            _deferredHere.Remove(deliveryId);
+        }
+        if (state == DeliveryState.Deferred)
+        {
+            _deferredHere.Add(deliveryId);
+        }
         switch (state)
         {
             case DeliveryState.Sent: Interlocked.Increment(ref _sent); break;
@@ -394,7 +646,7 @@ sealed class SendRun
         _halt.Cancel();
     }
 
-    void Report()
+    void Report(string? status = null)
     {
         if (_progress is null)
         {
@@ -405,7 +657,16 @@ sealed class SendRun
         var seconds = Elapsed.TotalSeconds;
         var rate = seconds > 0 ? processed / seconds : 0;
         var remaining = Math.Max(0, _remaining);
-        _progress.Report(new SendProgress(_edition.Month, _sent, _failed, _deferred, _skipped, remaining, rate,
-            rate > 0 ? TimeSpan.FromSeconds(remaining / rate) : null, _deps.Resilience.Paused));
+        var paused = _deps.Resilience.Paused || _deps.Resilience.OutageSince is not null;
+        if (status is null && _deps.Resilience.OutageSince is { } since)
+        {
+            status = $"paused: relay not answering since {LocalTime(since)}";
+        }
+        // No ETA while paused or waiting: a rate from before the pause says nothing about when it ends.
+        var eta = rate > 0 && !paused && status is null ? TimeSpan.FromSeconds(remaining / rate) : (TimeSpan?)null;
+        _progress.Report(new SendProgress(_edition.Month, _sent, _failed, _deferred, _skipped, remaining, rate, eta, paused, status));
     }
+
+    string LocalTime(DateTimeOffset at) =>
+        TimeZoneInfo.ConvertTime(at, _deps.Clock.LocalTimeZone).ToString("HH:mm:ss", CultureInfo.InvariantCulture);
 }

@@ -27,6 +27,9 @@ public sealed partial record SmtpFailure(FailureKind Kind, int? Code, string? En
 
     public static SmtpFailure Classify(Exception e) => e switch
     {
+        SmtpCommandException { ErrorCode: SmtpErrorCode.UnexpectedStatusCode } c when RefusesSession((int)c.StatusCode, c.Message) =>
+            new(FailureKind.Fatal, (int)c.StatusCode, EnhancedOf(c.Message),
+                $"the SMTP server refused TLS or authentication: {(int)c.StatusCode} {c.Message}", false, false),
         SmtpCommandException c => FromReply((int)c.StatusCode, c.Message),
         MailKit.Security.AuthenticationException or ServiceNotAuthenticatedException =>
             new(FailureKind.Fatal, null, null, $"the SMTP server refused the credentials: {e.Message}", false, false),
@@ -42,9 +45,21 @@ public sealed partial record SmtpFailure(FailureKind Kind, int? Code, string? En
         _ => new(FailureKind.Transient, null, null, $"{e.GetType().Name}: {e.Message}", true, false),
     };
 
+    /// <summary>
+    /// A reply to a command of the session's set-up (EHLO, STARTTLS, AUTH), not to a message: a refusal of TLS or of
+    /// authentication -- 454 (TLS not available), 530/534/535/538, or any 4.7.x/5.7.x security status -- would
+    /// meet every message the same way, so it stops the run instead of deferring the list.
+    /// </summary>
+    static bool RefusesSession(int code, string text) =>
+        code is 454 or 530 or 534 or 535 or 538
+        // 421 is the server closing the connection (busy, too many connections): a pause, even with a 4.7.0 status.
+        || (code != 421 && EnhancedOf(text) is { } e && (e.StartsWith("5.7.", StringComparison.Ordinal) || e.StartsWith("4.7.", StringComparison.Ordinal)));
+
+    static string? EnhancedOf(string text) => EnhancedStatusPattern().Match(text) is { Success: true } m ? m.Groups[1].Value : null;
+
     static SmtpFailure FromReply(int code, string text)
     {
-        var enhanced = EnhancedStatusPattern().Match(text) is { Success: true } m ? m.Groups[1].Value : null;
+        var enhanced = EnhancedOf(text);
         // 530/534/535/538: authentication required or refused; every message would fail the same way.
         if (code is 530 or 534 or 535 or 538)
         {
@@ -73,4 +88,4 @@ public sealed partial record SmtpFailure(FailureKind Kind, int? Code, string? En
 /// The send cannot go on (bad credentials, TLS failure): stopped at once rather than failing every recipient.
 /// Rows in flight went back to the queue; nothing was marked failed.
 /// </summary>
-public sealed class DeliveryHaltedException(string message, Exception inner) : Exception(message, inner);
+public sealed class DeliveryHaltedException(string message, Exception? inner) : Exception(message, inner);

@@ -40,6 +40,13 @@ public sealed class SmtpOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Smtp:Timeout must be between 00:00:00.100 and 00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A pooled connection idle longer than this is checked with NOOP before it carries a message (replaced if the
+    /// relay closed it meanwhile): relays close idle sessions, and a socket does not know until it is used.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Smtp:IdleTimeout must be between 00:00:00 and 01:00:00")]
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     public bool UsesPickupDirectory => string.IsNullOrWhiteSpace(Host);
 }
 

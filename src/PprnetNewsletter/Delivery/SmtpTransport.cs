@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Options;
@@ -29,8 +30,11 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
     readonly SemaphoreSlim _slots;
     readonly ConcurrentBag<Connection> _idle = [];
 
-    public SmtpTransport(IOptions<SmtpOptions> options, ILogger<SmtpTransport> logger)
+    readonly TimeProvider _clock;
+
+    public SmtpTransport(IOptions<SmtpOptions> options, TimeProvider clock, ILogger<SmtpTransport> logger)
     {
+        _clock = clock;
         _options = options.Value;
         _logger = logger;
         _slots = new SemaphoreSlim(_options.MaxConnections, _options.MaxConnections);
@@ -46,6 +50,9 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
         public Socket Socket { get; } = new(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 
         public SmtpClient Client { get; } = new() { Timeout = (int)options.Timeout.TotalMilliseconds };
+
+        /// <summary>When the connection last finished an exchange (a TimeProvider timestamp).</summary>
+        public long LastUsed { get; set; }
 
         public void Open(CancellationToken ct)
         {
@@ -78,7 +85,7 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
         _slots.Wait(ct);
         try
         {
-            var connection = TakeIdle() ?? new Connection(_options);
+            var connection = TakeIdle(ct) ?? new Connection(_options);
             string reply;
             try
             {
@@ -102,6 +109,7 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
             catch (SmtpCommandException) when (connection.Client.IsConnected)
             {
                 // The server refused this message but the session is fine (MailKit has reset it): keep the connection.
+                connection.LastUsed = _clock.GetTimestamp();
                 _idle.Add(connection);
                 throw;
             }
@@ -117,6 +125,7 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
             }
             else
             {
+                connection.LastUsed = _clock.GetTimestamp();
                 _idle.Add(connection);
             }
             return new DeliveryReceipt(reply);
@@ -133,15 +142,38 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
         $"SMTP {_options.Host}:{_options.Port} ({_options.Security}{(string.IsNullOrEmpty(_options.Username) ? "" : ", as " + _options.Username)}), " +
         $"{Counted.Of(_options.MaxConnections, "connection")}{(_options.MessagesPerSecond > 0 ? $", at most {_options.MessagesPerSecond}/s" : "")}";
 
-    Connection? TakeIdle()
+    /// <summary>
+    /// A pooled connection fit to use, or null. IsConnected does no I/O, so one idle longer than Smtp:IdleTimeout is
+    /// asked NOOP first; a relay that closed it meanwhile costs a new connection, never a failed message nor a
+    /// failure counted by the circuit breaker.
+    /// </summary>
+    Connection? TakeIdle(CancellationToken ct)
     {
         while (_idle.TryTake(out var idle))
         {
-            if (idle.Client.IsConnected)
+            if (!idle.Client.IsConnected)
+            {
+                Discard(idle);
+                continue;
+            }
+            if (_clock.GetElapsedTime(idle.LastUsed) <= _options.IdleTimeout)
             {
                 return idle;
             }
-            Discard(idle);
+            try
+            {
+                using (idle.CloseOn(ct))
+                {
+                    idle.Client.NoOp(ct);
+                }
+                return idle;
+            }
+            catch (Exception e) when (e is IOException or SocketException or SmtpProtocolException or SmtpCommandException
+                                          or ServiceNotConnectedException or ObjectDisposedException)
+            {
+                _logger.LogDebug(e, "An idle SMTP connection no longer answers (the relay closed it); opening a new one");
+                Discard(idle);
+            }
         }
         return null;
     }

@@ -57,24 +57,6 @@ public static class DigestSetup
         return preview;
     }
 
-    /// <summary><c>bench digest</c>: the cost of composing one digest in steady state.</summary>
-    public static Command DigestBenchVerb(this IHost app)
-    {
-        var iterations = new Option<int>("--iterations") { Description = "Digests to compose per measurement.", DefaultValueFactory = _ => 20_000 };
-        var month = new Option<string?>("--month") { Description = "Measure a real edition (YYYY-MM) instead of a sample of three summaries." };
-        var command = new Command("digest", "Measure selection + render + MIME for one digest, on one thread.") { iterations, month };
-        command.SetAction((parsed, ct) => ReportTemplateErrorsAsync(async () =>
-        {
-            var bench = ActivatorUtilities.CreateInstance<DigestBench>(app.Services);
-            foreach (var line in await bench.RunAsync(parsed.GetValue(iterations), parsed.GetValue(month), ct))
-            {
-                Console.WriteLine(line);
-            }
-            return ExitCodes.Success;
-        }));
-        return command;
-    }
-
     /// <summary>A broken template is the operator's to fix: its file and line, not a stack trace.</summary>
     static async Task<int> ReportTemplateErrorsAsync(Func<Task<int>> verb)
     {

@@ -126,11 +126,6 @@ public sealed class EncodedAlternative : MultipartAlternative
             return;
         }
         var content = Content;
-        if (UnderDotStuffing(stream, content) is { } smtp)
-        {
-            smtp.Write(content, 0, _length);
-            return;
-        }
         for (var at = 0; at < _length; at += WriteBlock)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -146,31 +141,11 @@ public sealed class EncodedAlternative : MultipartAlternative
             return;
         }
         var content = Content;
-        if (UnderDotStuffing(stream, content) is { } smtp)
-        {
-            await smtp.WriteAsync(content.AsMemory(0, _length), cancellationToken);
-            return;
-        }
         for (var at = 0; at < _length; at += WriteBlock)
         {
             await stream.WriteAsync(content, at, Math.Min(WriteBlock, _length - at), cancellationToken);
         }
     }
-
-    /// <summary>
-    /// MailKit sends DATA through a filtered stream over its SMTP stream whose one filter doubles a dot that starts a
-    /// line (RFC 5321 §4.5.2), copying the message octet by octet: about a tenth of a send's CPU. The quoted-printable
-    /// encoder never starts a line with a dot and the framing lines (the first one included) start with "--" or
-    /// "Content-", so there is nothing to double; checked here all the same (a vectorised search, ~1 µs for a digest),
-    /// the buffer then goes to the SMTP stream under the filter. Any other stream, DKIM's canonicalisation among them,
-    /// gets every octet through its filters.
-    /// </summary>
-    Stream? UnderDotStuffing(Stream stream, byte[] content) =>
-        stream is FilteredStream { Source: var source }
-        && source.GetType().FullName == "MailKit.Net.Smtp.SmtpStream"
-        && content.AsSpan(0, _length).IndexOf("\n."u8) < 0
-            ? source
-            : null;
 
     byte[] Content => _content ?? throw new ObjectDisposedException(nameof(EncodedAlternative), "The message was disposed; its body went back to the pool.");
 

@@ -6,27 +6,24 @@ using PprnetNewsletter.Subscribers;
 namespace PprnetNewsletter.Web;
 
 /// <summary>
-/// Sends the two emails of the subscribe form (composed by the digests' templates) at once through the mail
-/// transport. A failure is logged and not shown: the page must read the same whatever happens to the address,
-/// so it never tells whether an address is known.
+/// Queues the two emails of the subscribe form (composed by the digests' templates) on the durable mail queue, which
+/// the service's delivery worker sends with retries: the page answers at once, and a relay that is down delays the
+/// email instead of losing it. The page reads the same whatever happens to the address, so it never tells whether
+/// an address is known.
 /// </summary>
-public sealed class SubscriptionMail(IMailTransport transport, SubscriptionEmails emails, ILogger<SubscriptionMail> logger)
+public sealed class SubscriptionMail(MailQueue queue, SubscriptionEmails emails)
 {
     public async Task SendConfirmationAsync(Subscriber subscriber, IssuedConfirmation confirmation, CancellationToken ct) =>
-        await SendAsync(subscriber, "confirmation", await emails.ConfirmationAsync(subscriber, confirmation.Token), ct);
+        await QueueAsync("confirmation", await emails.ConfirmationAsync(subscriber, confirmation.Token), ct);
 
     public async Task SendPreferencesLinkAsync(Subscriber subscriber, CancellationToken ct) =>
-        await SendAsync(subscriber, "preferences link", await emails.ManagePreferencesAsync(subscriber), ct);
+        await QueueAsync("preferences-link", await emails.ManagePreferencesAsync(subscriber), ct);
 
-    async Task SendAsync(Subscriber subscriber, string kind, MimeMessage message, CancellationToken ct)
+    async Task QueueAsync(string kind, MimeMessage message, CancellationToken ct)
     {
-        try
+        using (message)
         {
-            await transport.SendAsync(message, ct);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            logger.LogError(e, "Could not send the {Kind} email to subscriber {Id}", kind, subscriber.Id);
+            await queue.EnqueueAsync(kind, message, ct);
         }
     }
 }

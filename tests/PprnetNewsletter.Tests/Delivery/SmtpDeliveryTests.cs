@@ -142,20 +142,25 @@ public class SmtpDeliveryTests
     }
 
     [Fact]
-    public async Task With_the_server_down_rows_are_deferred_and_the_periodic_retry_delivers_them_once_it_is_back()
+    public async Task With_the_server_down_longer_than_StopAfterOutage_the_run_stops_and_the_periodic_retry_delivers_once_it_is_back()
     {
         await using var smtp = await SmtpTestServer.StartAsync();
-        await using var test = await TestApp.CreateAsync(Fast(smtp.ClientConfig()));
+        var config = Fast(smtp.ClientConfig());
+        config["Delivery:StopAfterOutage"] = "00:00:02";
+        await using var test = await TestApp.CreateAsync(config);
         await SeedEditionAsync(test);
         var emails = await SeedSubscribersAsync(test, 30);
         smtp.Down = true;
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var progress = new SynchronousProgress(p => lines.Enqueue(ConsoleSendProgress.Format(p)));
 
-        var down = await test.Sender(clock).SendAsync(Month);
+        var down = await test.Sender().SendAsync(Month, progress);
 
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"paused: relay not answering since \d\d:\d\d:\d\d$"));
+        Assert.DoesNotContain(lines, l => l.Contains("paused") && l.Contains("ETA"));
         Assert.Equal(0, down.Sent);
-        Assert.True(down.Deferred > 0);
-        Assert.NotNull(down.StoppedBecause);
+        Assert.Contains("has not answered since", down.StoppedBecause);
+        Assert.Contains("Delivery:StopAfterOutage is 00:00:02", down.StoppedBecause);
         Assert.Empty(smtp.Received);
         var states = await StatesAsync(test);
         Assert.False(states.ContainsKey("sending"));
@@ -163,7 +168,7 @@ public class SmtpDeliveryTests
         Assert.Equal("sending", await ScalarAsync<string>(test, "SELECT status FROM editions WHERE month = @Month", new { Month }));
 
         smtp.Down = false;
-        clock.Advance(TimeSpan.FromHours(1));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow + TimeSpan.FromHours(1));
         var resumed = await test.Sender(clock).ResumeDueAsync();
 
         Assert.Equal(30, Assert.Single(resumed).Sent);
@@ -333,5 +338,11 @@ public class SmtpDeliveryTests
         Assert.Equal(60, results.Sum(r => r.Sent));
         Assert.Equal(60, smtp.Received.Count);
         Assert.All(emails, e => Assert.Equal(1, smtp.CountByRecipient()[e]));
+    }
+
+    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    sealed class SynchronousProgress(Action<SendProgress> report) : IProgress<SendProgress>
+    {
+        public void Report(SendProgress value) => report(value);
     }
 }

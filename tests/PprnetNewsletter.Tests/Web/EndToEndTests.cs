@@ -26,6 +26,7 @@ public class EndToEndTests
         var subscribed = await visitor.PostFormAsync("/subscribe",
             Fields(("email", "ana@example.org"), ("name", "Ana"), ("topics", "depression-and-depressive-symptoms")));
         Assert.Equal(HttpStatusCode.OK, subscribed.StatusCode);
+        Outbox.WaitForMailQueue(test);
         var confirmation = Assert.Single(smtp.Received, m => m.To.Contains("ana@example.org")).Message;
 
         // Confirm from the link: the GET shows a button, the POST confirms.

@@ -8,10 +8,11 @@ using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
 using PprnetNewsletter.Content;
+using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Storage;
 
-namespace PprnetNewsletter.Delivery;
+namespace PprnetNewsletter.Bench;
 
 /// <summary>
 /// <c>bench send</c>: the whole engine end to end on this machine. Seeds N subscribers with random topic subsets
@@ -73,7 +74,7 @@ static class SendBench
                 ["Smtp:MaxConnections"] = connections.ToString(c),
                 ["Smtp:MessagesPerSecond"] = "0",
             };
-            await using var app = Program.BuildApp(serve: false, config);
+            await using var app = PprnetNewsletter.Program.BuildApp(serve: false, config);
             await app.InitializeAsync(ct);
             var services = app.Services;
             var db = services.GetRequiredService<Db>();
@@ -183,12 +184,10 @@ static class SendBench
     /// </summary>
     static async Task<ProcessUse> SendInOwnProcessAsync(IReadOnlyDictionary<string, string?> config, string month, CancellationToken ct)
     {
-        // This very binary, started the way this process was: `dotnet pprnet.dll` or the pprnet app host.
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(Program).Assembly.Location);
-        }
+        // The product's own binary, built beside this one (a project reference): `dotnet pprnet.dll`.
+        var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(typeof(PprnetNewsletter.Program).Assembly.Location);
         foreach (var arg in new[] { "digest", "send", month })
         {
             start.ArgumentList.Add(arg);

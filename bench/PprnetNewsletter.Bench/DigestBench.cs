@@ -6,7 +6,10 @@ using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
 
-namespace PprnetNewsletter.Digests;
+using System.CommandLine;
+using PprnetNewsletter.Digests;
+
+namespace PprnetNewsletter.Bench;
 
 /// <summary>
 /// <c>bench digest</c>: selection + render + MIME for one digest, on one thread, in steady state (every
@@ -16,6 +19,24 @@ sealed class DigestBench(
     IServiceProvider services, EmailTemplates templates, EditionMessageFactory editions, ContentStore content, TopicCatalog topics,
     MessageAssembly assembly, DkimSigning dkim, TimeProvider time)
 {
+    /// <summary><c>pprnet-bench digest</c>: the cost of composing one digest in steady state.</summary>
+    public static Command Verb(IHost app)
+    {
+        var iterations = new Option<int>("--iterations") { Description = "Digests to compose per measurement.", DefaultValueFactory = _ => 20_000 };
+        var month = new Option<string?>("--month") { Description = "Measure a real edition (YYYY-MM) instead of a sample of three summaries." };
+        var command = new Command("digest", "Measure selection + render + MIME for one digest, on one thread.") { iterations, month };
+        command.SetAction(async (parsed, ct) =>
+        {
+            var bench = ActivatorUtilities.CreateInstance<DigestBench>(app.Services);
+            foreach (var line in await bench.RunAsync(parsed.GetValue(iterations), parsed.GetValue(month), ct))
+            {
+                Console.WriteLine(line);
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
     public async Task<IReadOnlyList<string>> RunAsync(int iterations, string? month, CancellationToken ct)
     {
         if (iterations < 1)
