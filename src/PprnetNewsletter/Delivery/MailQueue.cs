@@ -44,6 +44,8 @@ public sealed class MailQueue(Db db, TimeProvider clock)
     const string Settle = """
         UPDATE mail_queue
         SET state = @state, next_attempt_at = coalesce(@next, next_attempt_at), lease_owner = NULL, lease_until = NULL,
+            -- A finished email is kept as a record (who, what kind, when), not as a body: its links are the reader's keys.
+            message = CASE WHEN @state IN ('sent', 'failed') THEN X'' ELSE message END,
             last_error = @error, sent_at = CASE WHEN @state = 'sent' THEN @now ELSE sent_at END
         WHERE id = @id
         """;

@@ -93,6 +93,7 @@ static class SubscriberQueries
         UPDATE delivery_attempts SET smtp_reply = NULL, error = NULL
         WHERE delivery_id IN (SELECT id FROM deliveries WHERE subscriber_id = @id);
         UPDATE deliveries SET smtp_reply = NULL, last_error = NULL WHERE subscriber_id = @id;
+        DELETE FROM mail_queue WHERE recipient = (SELECT email FROM subscribers WHERE id = @id);
         DELETE FROM subscribers WHERE id = @id;
         """;
 

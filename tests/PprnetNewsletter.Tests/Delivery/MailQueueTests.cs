@@ -81,4 +81,32 @@ public class MailQueueTests
             Directory.Delete(shared, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_sent_email_keeps_no_body_and_an_erasure_removes_the_persons_queued_email()
+    {
+        await using var smtp = await SmtpTestServer.StartAsync();
+        await using var test = await TestApp.StartWebAsync(smtp.ClientConfig(connections: 1));
+        await SubscribeAsync(test, "ana@example.org");
+        var watch = Stopwatch.StartNew();
+        while (!Arrived(smtp, "ana@example.org") && watch.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(50);
+        }
+        Assert.True(Arrived(smtp, "ana@example.org"), "the confirmation never arrived");
+        smtp.Down = true;
+        await SubscribeAsync(test, "ben@example.org");
+        var subscribers = test.Get<PprnetNewsletter.Subscribers.SubscriberStore>();
+        var ben = await subscribers.FindByEmailAsync("ben@example.org");
+
+        Assert.NotNull(ben);
+        Assert.True(await subscribers.EraseAsync(ben.Id, PprnetNewsletter.Subscribers.ConsentContext.Admin));
+
+        await using var connection = await test.Get<PprnetNewsletter.Storage.Db>().OpenAsync();
+        var rows = (await Dapper.SqlMapper.QueryAsync<(string Recipient, string State, long Length)>(connection,
+            "SELECT recipient, state, length(message) FROM mail_queue")).ToList();
+        // The sent confirmation is kept as a record (who, when) but its body, with its link, is gone; ben's is gone entirely.
+        var sent = Assert.Single(rows);
+        Assert.Equal(("ana@example.org", "sent", 0L), sent);
+    }
 }
