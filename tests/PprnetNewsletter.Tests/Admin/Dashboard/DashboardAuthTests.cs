@@ -49,7 +49,8 @@ public class DashboardAuthTests
     [Fact]
     public async Task Sign_in_sets_an_http_only_strict_cookie_secure_over_https_and_sign_out_ends_the_session()
     {
-        await using var test = await TestApp.StartWebAsync();
+        // X-Forwarded-Proto is believed only from a proxy named in Web:TrustedProxies: here, one on this machine.
+        await using var test = await TestApp.StartWebAsync(new Dictionary<string, string?> { ["Web:TrustedProxies"] = "127.0.0.1" });
         await AdminDashboard.AddAccountAsync(test);
         using var session = new WebSession(test);
         await session.GetAsync("/admin/signin");
