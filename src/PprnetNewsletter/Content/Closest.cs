@@ -53,6 +53,12 @@ public static class Closest
             return 0;
         }
         var allowed = word.Length switch { <= 3 => 0, <= 5 => 1, <= 9 => 2, _ => 3 };
+        // An edit changes the length by one at most: words further apart in length are no typo of each other, and are
+        // not compared (a 100 KB "word" would otherwise cost a table of its length times the key's).
+        if (Math.Abs(word.Length - key.Length) > allowed)
+        {
+            return null;
+        }
         var distance = Distance(word, key);
         return distance <= allowed ? distance : null;
     }

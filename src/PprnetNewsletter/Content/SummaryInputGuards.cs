@@ -1,11 +1,13 @@
 using System.Text;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 
 namespace PprnetNewsletter.Content;
 
 /// <summary>
 /// What a summary file is checked for before any parser sees it: bytes that are not UTF-8, NUL bytes, and nesting
-/// deep enough to exhaust a parser (YamlDotNet recurses once per level of a flow collection, and a stack overflow
-/// cannot be caught; Markdig refuses 128 levels with an exception). Each problem names its line.
+/// deep enough to exhaust a parser (YamlDotNet's document loader recurses once per level of a collection, and a
+/// stack overflow cannot be caught; Markdig refuses 128 levels with an exception). Each problem names its line.
 /// </summary>
 public static class SummaryInputGuards
 {
@@ -44,63 +46,36 @@ public static class SummaryInputGuards
     static int LineAt(ReadOnlySpan<byte> bytes, int offset) => bytes[..offset].Count((byte)'\n') + 1;
 
     /// <summary>The first line (1-based, within <paramref name="yaml"/>) where flow or block collections nest deeper than <see cref="MaxYamlDepth"/>.</summary>
+    /// <remarks>
+    /// The depth is read from YamlDotNet's event parser, which keeps its nesting on a heap stack and reads only as far
+    /// as asked: so quotes, escapes and comments are understood exactly as the loader will understand them, and a deep
+    /// file is stopped after its first few levels. (A hand-written scanner was fooled by an apostrophe in a plain value.)
+    /// </remarks>
     public static int? TooDeepYaml(string yaml)
     {
+        var parser = new Parser(new StringReader(yaml));
         var depth = 0;
-        var line = 1;
-        var quote = '\0';
-        var lineStart = true;
-        var blockDepth = 0;
-        foreach (var c in yaml)
+        try
         {
-            if (c == '\n')
+            while (parser.MoveNext())
             {
-                line++;
-                lineStart = true;
-                blockDepth = 0;
-                continue;
-            }
-            if (quote != '\0')
-            {
-                quote = c == quote ? '\0' : quote;
-                continue;
-            }
-            if (lineStart)
-            {
-                // "- - - x" nests a sequence in a sequence per dash on one line.
-                if (c == '-' || c == '?')
+                switch (parser.Current)
                 {
-                    if (++blockDepth > MaxYamlDepth)
-                    {
-                        return line;
-                    }
-                    continue;
+                    case SequenceStart or MappingStart:
+                        if (++depth > MaxYamlDepth)
+                        {
+                            return (int)parser.Current.Start.Line;
+                        }
+                        break;
+                    case SequenceEnd or MappingEnd:
+                        depth--;
+                        break;
                 }
-                if (c is ' ' or '\t')
-                {
-                    continue;
-                }
-                lineStart = false;
             }
-            switch (c)
-            {
-                case '"' or '\'':
-                    quote = c;
-                    break;
-                case '[' or '{':
-                    if (++depth > MaxYamlDepth)
-                    {
-                        return line;
-                    }
-                    break;
-                case ']' or '}':
-                    depth = Math.Max(0, depth - 1);
-                    break;
-                case '#':
-                    // A comment runs to the end of the line (YAML needs a space before it; a stray # is harmless here).
-                    lineStart = false;
-                    break;
-            }
+        }
+        catch (YamlException)
+        {
+            // Not valid YAML within the allowed depth: the loader that follows reports it, with its line.
         }
         return null;
     }

@@ -3,9 +3,10 @@ using Microsoft.Net.Http.Headers;
 namespace PprnetNewsletter.Web;
 
 /// <summary>
-/// A request body is read as UTF-8 (or one of its subsets). Any other declared charset is refused with 415 before
-/// an endpoint reads the body: .NET refuses some (UTF-7) with an exception deep inside the form and JSON readers,
-/// and others would decode a form into text nobody typed.
+/// A request body is read as UTF-8, US-ASCII (a subset of it) or ISO-8859-1 (one byte per character, which a
+/// client may still declare on a plain ASCII body such as a one-click unsubscribe). Any other declared charset is
+/// refused with 415 before an endpoint reads the body: .NET refuses some (UTF-7) with an exception deep inside the
+/// form and JSON readers, and others would decode a form into text nobody typed.
 /// </summary>
 public static class RequestCharsets
 {

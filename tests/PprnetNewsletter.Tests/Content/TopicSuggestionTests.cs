@@ -46,6 +46,23 @@ public class TopicSuggestionTests
         Assert.Empty(await test.Get<TopicCatalog>().ClosestAsync(typed));
     }
 
+    [Fact]
+    public async Task A_huge_unknown_topic_is_described_in_memory_proportional_to_its_length()
+    {
+        // A CSV row or an admin API request may name a 100 KB "topic"; comparing it edit by edit with every word of
+        // every topic would build a table of its length times each word's, for every one of them.
+        await using var test = await TestApp.CreateAsync();
+        var topics = await test.Get<TopicCatalog>().AllAsync();
+        var huge = "depression" + new string('x', 100_000);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var closest = Closest.Find(huge, topics, t => [t.Name, t.Slug], 3);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Empty(closest);
+        Assert.True(allocated < 20 * huge.Length, $"{allocated:N0} bytes allocated for a {huge.Length:N0}-character topic");
+    }
+
     [Theory]
     [InlineData("digest", "digset", 1)]
     [InlineData("ab", "ba", 1)]

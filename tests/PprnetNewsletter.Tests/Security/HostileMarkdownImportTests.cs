@@ -23,6 +23,10 @@ public class HostileMarkdownImportTests
         { "links.md", Summary(body: new string('[', 5000) + "x" + new string(']', 5000) + Implications), "links.md (line 6): the Markdown nests" },
         { "yaml-flow.md", Summary(topics: "topics: " + new string('[', 60_000) + new string(']', 60_000)), "yaml-flow.md (line 4): the front matter nests" },
         { "yaml-maps.md", Summary(topics: "topics: " + string.Concat(Enumerable.Repeat("{a: ", 60_000)) + new string('}', 60_000)), "yaml-maps.md (line 4): the front matter nests" },
+        // An apostrophe in a plain value or a comment opens no quoted string: the nesting after it still counts.
+        { "yaml-apostrophe.md", Summary(title: "title: Don't stop", topics: "topics: " + new string('[', 60_000) + new string(']', 60_000)), "yaml-apostrophe.md (line 4): the front matter nests" },
+        { "yaml-comment.md", Summary(month: "month: 2023-05 # it's May", topics: "topics: " + string.Concat(Enumerable.Repeat("{a: ", 60_000)) + new string('}', 60_000)), "yaml-comment.md (line 4): the front matter nests" },
+        { "yaml-escaped-quote.md", Summary(title: "title: \"A \\\" B\"", topics: "topics: " + new string('[', 60_000) + new string(']', 60_000)), "yaml-escaped-quote.md (line 4): the front matter nests" },
         { "yaml-block.md", Summary(extra: "slug: x\n" + string.Concat(Enumerable.Repeat("- ", 60_000)) + "x"), "yaml-block.md (line 6): the front matter" },
     };
 

@@ -77,12 +77,12 @@ public class HostileSweepTests(HostileSweepFixture fixture) : IClassFixture<Host
     const string Json = "application/json";
 
     static readonly string[] PublicForms = ["/subscribe", "/confirm", "/preferences/{pref}", "/preferences/{pref}/pause",
-        "/preferences/{pref}/resume", "/preferences/{pref}/unsubscribe", "/preferences/{pref}/erase", "/u/{unsub}"];
+        "/preferences/{pref}/resume", "/preferences/{pref}/unsubscribe", "/preferences/{pref}/erase", "/preferences/{pref}/less", "/u/{unsub}"];
 
-    static readonly string[] TokenPaths = ["/preferences/{0}", "/preferences/{0}/data", "/preferences/{0}/erase", "/u/{0}"];
+    static readonly string[] TokenPaths = ["/preferences/{0}", "/preferences/{0}/data", "/preferences/{0}/erase", "/preferences/{0}/less?topic=empathy", "/u/{0}"];
 
     static readonly string[] TokenPosts = ["/preferences/{0}", "/preferences/{0}/pause", "/preferences/{0}/resume",
-        "/preferences/{0}/unsubscribe", "/preferences/{0}/erase", "/u/{0}"];
+        "/preferences/{0}/unsubscribe", "/preferences/{0}/erase", "/preferences/{0}/less", "/u/{0}"];
 
     static readonly string[] AdminBodies = ["/admin/api/subscribers", "PUT /admin/api/subscribers/{id}",
         "/admin/api/editions/2023-03/test-send", "/admin/api/editions/2023-03/resend"];
@@ -149,6 +149,11 @@ public class HostileSweepTests(HostileSweepFixture fixture) : IClassFixture<Host
         yield return ("GET /confirm: no token", new("GET", "/confirm"));
         yield return ("GET /confirm: 5000-character token", new("GET", "/confirm?token=" + new string('A', 5000)));
         yield return ("GET /confirm: token twice", new("GET", "/confirm?token=a&token=b"));
+        foreach (var topic in new[] { "", "%00", "%FF%FE", "..%2F..%2Fetc", "%3Cscript%3E", new string('t', 5000), "empathy&topic=training" })
+        {
+            yield return ($"GET /preferences/{{pref}}/less: topic '{topic[..Math.Min(20, topic.Length)]}'", new("GET", "/preferences/{pref}/less?topic=" + topic));
+            yield return ($"POST /preferences/{{pref}}/less: topic '{topic[..Math.Min(20, topic.Length)]}'", new("POST", "/preferences/{pref}/less", Form, "topic=" + topic + "&__antiforgery={af}"));
+        }
         yield return ("GET /confirm: invalid UTF-8 token", new("GET", "/confirm?token=%FF%FE"));
     }
 
@@ -272,7 +277,7 @@ public class HostileSweepTests(HostileSweepFixture fixture) : IClassFixture<Host
     {
         Assert.True(Attacks.Count >= 150, $"{Attacks.Count} cases");
         var covered = Attacks.Values.Select(a => a.Path).ToList();
-        foreach (var endpoint in new[] { "/subscribe", "/confirm", "/preferences/", "/data", "/erase", "/pause", "/resume", "/unsubscribe", "/u/",
+        foreach (var endpoint in new[] { "/subscribe", "/confirm", "/preferences/", "/data", "/erase", "/pause", "/resume", "/unsubscribe", "/less", "/u/",
                      "/archive", "/health", "/admin/api/subscribers/import", "/admin/api/subscribers/export", "/test-send", "/resend", "/send",
                      "/preview", "/deliveries", "/admin/api/editions", "/openapi/v1.json" })
         {
