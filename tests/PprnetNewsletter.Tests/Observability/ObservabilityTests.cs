@@ -48,9 +48,18 @@ public class ObservabilityTests
 
         // A signed-in administrator sees the same at /admin/metrics, without the key.
         using var session = await AdminDashboard.SignInAsync(test);
-        var (status, forAdministrator) = await session.GetAsync("/admin/metrics");
-        Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Matches(new Regex(@"^pprnet_ledger_rows\{[^}]*state=""sent""[^}]*\} 1( |$)", RegexOptions.Multiline), forAdministrator);
+        // OpenTelemetry leaves out of a scrape an instrument whose read threw (say, on a busy database), and a scraper
+        // takes that in its stride: what matters is that the figures reach the administrator, so a few scrapes are allowed.
+        var sent = new Regex(@"^pprnet_ledger_rows\{[^}]*state=""sent""[^}]*\} 1( |$)", RegexOptions.Multiline);
+        var forAdministrator = "";
+        for (var scrape = 0; scrape < 5 && !sent.IsMatch(forAdministrator); scrape++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(scrape));
+            var (status, text) = await session.GetAsync("/admin/metrics");
+            Assert.Equal(HttpStatusCode.OK, status);
+            forAdministrator = text;
+        }
+        Assert.Matches(sent, forAdministrator);
     }
 
     static async Task<string> ScrapeAsync(HttpClient admin)
