@@ -49,7 +49,8 @@ public class DashboardAuthTests
     [Fact]
     public async Task Sign_in_sets_an_http_only_strict_cookie_secure_over_https_and_sign_out_ends_the_session()
     {
-        await using var test = await TestApp.StartWebAsync();
+        // The https proxy below is on this machine, so it is listed as trusted: X-Forwarded-Proto counts from it alone.
+        await using var test = await TestApp.StartWebAsync(new Dictionary<string, string?> { ["Web:TrustedProxies"] = "127.0.0.1" });
         await AdminDashboard.AddAccountAsync(test);
         using var session = new WebSession(test);
         await session.GetAsync("/admin/signin");
