@@ -61,6 +61,21 @@ public class DashboardPagesTests
         Assert.Contains("127.0.0.1", audit);
     }
 
+    [Fact]
+    public async Task A_test_send_from_the_dashboard_is_marked_test_in_its_subject_like_the_api_one()
+    {
+        await using var test = await TestApp.StartWebAsync();
+        await SampleContent.ImportAsync(test);
+        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
+        using var session = await AdminDashboard.SignInAsync(test);
+        const string edition = "/admin/editions/2023-03";
+
+        await ActAsync(test, session, edition, $"{edition}/test-send", ("to", "editor@example.org"), ("as", "ana@example.org"));
+
+        var message = Assert.Single(Outbox.To(test, "editor@example.org"));
+        Assert.StartsWith("[TEST] ", message.Subject);
+    }
+
     /// <summary>Until no job started from the dashboard runs and no ledger row is waiting.</summary>
     static async Task WaitUntilSettledAsync(TestApp test)
     {
