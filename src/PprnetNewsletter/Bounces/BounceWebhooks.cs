@@ -13,7 +13,7 @@ public sealed record WebhookResult(int Handled, int Replays);
 
 /// <summary>
 /// The sending providers' webhooks under /webhooks/: Amazon SES (through SNS, signed with a certificate read from
-/// Bounces:Webhooks:SesCertificatePath), Postmark (basic auth), SendGrid (ECDSA-signed) and Mailgun (HMAC-signed).
+/// Bounces:Webhooks:SesCertificatePath, and only from the topics of Bounces:Webhooks:SesTopicArns), Postmark (basic auth), SendGrid (ECDSA-signed) and Mailgun (HMAC-signed).
 /// Each is off (404) until its secret is configured; a request without a valid signature gets 401 and changes
 /// nothing; an event seen before has no second effect. The events go to the same <see cref="BounceHandler"/> as the
 /// mailbox's reports.
@@ -30,7 +30,7 @@ public static class BounceWebhooks
             {
                 using var document = JsonDocument.Parse(body);
                 var notification = document.RootElement;
-                if (!VerifySns(notification, keys.Ses!))
+                if (!VerifySns(notification, keys.Ses!) || ProviderEvents.Text(notification, "TopicArn") is not { } topic || !keys.SesTopics.Contains(topic))
                 {
                     return null;
                 }
@@ -186,6 +186,7 @@ public sealed class WebhookKeys
     {
         var webhooks = options.Value.Webhooks;
         MaxAge = webhooks.MaxAge;
+        SesTopics = webhooks.SesTopics;
         if (!string.IsNullOrWhiteSpace(webhooks.SesCertificatePath))
         {
             var path = AppHome.Resolve(environment.ContentRootPath, webhooks.SesCertificatePath);
@@ -232,6 +233,8 @@ public sealed class WebhookKeys
     }
 
     public RSA? Ses { get; }
+
+    public IReadOnlySet<string> SesTopics { get; }
 
     public string? PostmarkCredential { get; }
 

@@ -63,7 +63,11 @@ public class WebhookTests
         var certificate = Path.Combine(Path.GetTempPath(), $"pprnet-sns-{Guid.NewGuid():N}.pem");
         await File.WriteAllTextAsync(certificate, new CertificateRequest("CN=sns.us-east-1.amazonaws.com", key, HashAlgorithmName.SHA256,
             RSASignaturePadding.Pkcs1).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30)).ExportCertificatePem());
-        var (test, client, _) = await StartAsync(new() { ["Bounces:Webhooks:SesCertificatePath"] = certificate });
+        var (test, client, _) = await StartAsync(new()
+        {
+            ["Bounces:Webhooks:SesCertificatePath"] = certificate,
+            ["Bounces:Webhooks:SesTopicArns"] = "arn:aws:sns:us-east-1:123456789012:pprnet-complaints, arn:aws:sns:us-east-1:123456789012:pprnet-bounces",
+        });
         await using var _ = test;
         using var __ = client;
         try
@@ -79,14 +83,14 @@ public class WebhookTests
                 },
                 mail = new { source = "digest@pprnet.example.org", messageId = "0100018a-ses" },
             });
-            string Notification(RSA signer, string messageId = "sns-1")
+            string Notification(RSA signer, string messageId = "sns-1", string topic = "arn:aws:sns:us-east-1:123456789012:pprnet-bounces")
             {
                 var fields = new SortedDictionary<string, string>(StringComparer.Ordinal)
                 {
                     ["Message"] = message,
                     ["MessageId"] = messageId,
                     ["Timestamp"] = "2023-03-03T14:00:00.000Z",
-                    ["TopicArn"] = "arn:aws:sns:us-east-1:123456789012:pprnet-bounces",
+                    ["TopicArn"] = topic,
                     ["Type"] = "Notification",
                 };
                 var canonical = string.Concat(fields.Select(f => $"{f.Key}\n{f.Value}\n"));
@@ -105,6 +109,10 @@ public class WebhookTests
             // A genuine signature over a changed message.
             var altered = Notification(key).Replace("5.1.1", "5.1.2", StringComparison.Ordinal);
             Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(client, "/webhooks/ses", altered)).Status);
+            // SNS signs every AWS account's notifications with the same certificate: one from a topic anybody can
+            // create and publish to carries a genuine signature, and must change nothing.
+            var foreign = Notification(key, "sns-2", "arn:aws:sns:us-east-1:999999999999:anyone-can-publish");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(client, "/webhooks/ses", foreign)).Status);
             Assert.Equal("confirmed", await StatusAsync(test));
 
             var genuine = await PostAsync(client, "/webhooks/ses", Notification(key));
