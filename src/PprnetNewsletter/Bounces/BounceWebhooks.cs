@@ -70,7 +70,8 @@ public static class BounceWebhooks
                 return ProviderEvents.SendGrid(document.RootElement).ToList();
             }, handler, ct));
 
-        webhooks.MapPost("/mailgun", (HttpContext context, WebhookKeys keys, BounceHandler handler, TimeProvider time, CancellationToken ct) =>
+        webhooks.MapPost("/mailgun", (HttpContext context, WebhookKeys keys, MailgunTokens taken, BounceHandler handler, TimeProvider time,
+            CancellationToken ct) =>
             ReceiveAsync(context, keys.Mailgun is not null, body =>
             {
                 using var document = JsonDocument.Parse(body);
@@ -82,7 +83,17 @@ public static class BounceWebhooks
                 {
                     return null;
                 }
-                return root.TryGetProperty("event-data", out var data) ? ProviderEvents.Mailgun(data, token).ToList() : [];
+                if (taken.Contains(token))
+                {
+                    return [];
+                }
+                var reports = root.TryGetProperty("event-data", out var data) ? ProviderEvents.Mailgun(data, token).ToList() : [];
+                if (reports.Count == 0)
+                {
+                    // A report's token is kept with the report; one of an event that is no report is kept here.
+                    taken.Add(token, keys.MaxAge);
+                }
+                return reports;
             }, handler, ct));
         return app;
     }
@@ -175,6 +186,42 @@ public static class BounceWebhooks
         catch (FormatException)
         {
             return null;
+        }
+    }
+}
+
+/// <summary>
+/// The tokens of signed Mailgun events that were no report (a delivery, an open). Mailgun signs the token, not the body,
+/// so such a token must not be taken again with a complaint written into the body. A token is kept as long as its
+/// signature could pass as fresh (twice Bounces:Webhooks:MaxAge, as a timestamp may be that far either side of now);
+/// a restart forgets them.
+/// </summary>
+public sealed class MailgunTokens(TimeProvider time)
+{
+    readonly Lock _gate = new();
+    readonly Dictionary<string, DateTimeOffset> _forgetAt = new(StringComparer.Ordinal);
+
+    public bool Contains(string token)
+    {
+        lock (_gate)
+        {
+            return _forgetAt.ContainsKey(token);
+        }
+    }
+
+    public void Add(string token, TimeSpan maxAge)
+    {
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            foreach (var (old, at) in _forgetAt)
+            {
+                if (at <= now)
+                {
+                    _forgetAt.Remove(old);
+                }
+            }
+            _forgetAt[token] = now + 2 * maxAge;
         }
     }
 }

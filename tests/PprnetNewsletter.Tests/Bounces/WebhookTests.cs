@@ -227,5 +227,17 @@ public class WebhookTests
         Assert.Equal("""{"handled":0,"replays":1}""", (await PostAsync(client, "/webhooks/mailgun", Body(signingKey, "t1", "complained"))).Body);
         Assert.Equal(changes, await ChangesAsync(test));
         Assert.Equal("bounced", await StatusAsync(test));
+
+        // The signature of an event that is no report (a delivery) is not to be taken again either, with a complaint
+        // about somebody else written into its body.
+        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("other@example.org", "", TopicSelection.All), ConsentContext.Admin);
+        var delivered = Body(signingKey, "t2", "delivered", "other@example.org");
+        Assert.Equal("""{"handled":0,"replays":0}""", (await PostAsync(client, "/webhooks/mailgun", delivered)).Body);
+        var forged = System.Text.Json.Nodes.JsonNode.Parse(delivered)!;
+        forged["event-data"]!["event"] = "complained";
+        changes = await ChangesAsync(test);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, "/webhooks/mailgun", forged.ToJsonString())).Status);
+        Assert.Equal(changes, await ChangesAsync(test));
+        Assert.Equal("confirmed", (await test.Get<SubscriberStore>().FindByEmailAsync("other@example.org"))!.Status);
     }
 }
