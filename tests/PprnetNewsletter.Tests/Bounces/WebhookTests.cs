@@ -165,9 +165,9 @@ public class WebhookTests
         });
         await using var _ = test;
         using var __ = client;
-        string Events(string id) => JsonSerializer.Serialize(new[]
+        string Events(string id, string @event = "bounce") => JsonSerializer.Serialize(new[]
         {
-            new { email = Reader, timestamp = 1677852000, @event = "deferred", sg_event_id = id, response = "452 4.2.2 Mailbox full", status = "4.2.2" },
+            new { email = Reader, timestamp = 1677852000, @event, type = "blocked", sg_event_id = id, reason = "452 4.2.2 Mailbox full", status = "4.2.2" },
         });
         Action<HttpRequestMessage> Sign(ECDsa signer, string body, DateTimeOffset? at = null) => request =>
         {
@@ -183,8 +183,16 @@ public class WebhookTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(client, "/webhooks/sendgrid", first, Sign(key, first, DateTimeOffset.UtcNow.AddHours(-2)))).Status);
         Assert.Equal(0, await ChangesAsync(test) % 1000);
 
+        // A deferral is one attempt that SendGrid retries (and may yet deliver): however many, none is a bounce.
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var deferred = Events($"sg-deferred-{attempt}", "deferred");
+            Assert.Equal("""{"handled":0,"replays":0}""", (await PostAsync(client, "/webhooks/sendgrid", deferred, Sign(key, deferred))).Body);
+        }
+        Assert.Equal("confirmed", await StatusAsync(test));
+
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, "/webhooks/sendgrid", first, Sign(key, first))).Status);
-        // The same deferral delivered twice counts once: still under the soft limit of 2.
+        // The same blocked message delivered twice counts once: still under the soft limit of 2.
         Assert.Equal("""{"handled":0,"replays":1}""", (await PostAsync(client, "/webhooks/sendgrid", first, Sign(key, first))).Body);
         Assert.Equal("confirmed", await StatusAsync(test));
         var second = Events("sg-2");
@@ -217,6 +225,11 @@ public class WebhookTests
             });
         }
 
+        // A temporary failure is an attempt Mailgun retries: nothing to act on.
+        using (var temporary = JsonDocument.Parse("""{"event": "failed", "severity": "temporary", "recipient": "reader@example.org"}"""))
+        {
+            Assert.Empty(PprnetNewsletter.Bounces.ProviderEvents.Mailgun(temporary.RootElement, "t0"));
+        }
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(client, "/webhooks/mailgun", Body("not-the-key", "t1", "complained"))).Status);
         Assert.Equal("confirmed", await StatusAsync(test));
 
