@@ -42,7 +42,7 @@ public class CommandLineErrorTests
         var run = await PprnetAsync(test, "frobnicate");
 
         Assert.Equal(2, run.ExitCode);
-        Assert.StartsWith("'pprnet' has no verb 'frobnicate'. Its verbs: serve, topics, import, subscribers, digest, bench.", run.Error, StringComparison.Ordinal);
+        Assert.StartsWith("'pprnet' has no verb 'frobnicate'. Its verbs: serve, topics, import, subscribers, admins, digest, bounces, dkim, bench.", run.Error, StringComparison.Ordinal);
     }
 
     [Theory]
