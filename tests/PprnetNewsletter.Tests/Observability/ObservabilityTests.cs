@@ -7,6 +7,14 @@ using PprnetNewsletter.Tests.Support;
 
 namespace PprnetNewsletter.Tests.Observability;
 
+/// <summary>
+/// Run alone: a MeterListener hears every Meter of its name in the process, so the service's instruments in the other
+/// tests' hosts, started alongside, would report their own databases' counts into this host's scrape.
+/// </summary>
+[CollectionDefinition(nameof(ObservabilityTests), DisableParallelization = true)]
+public class MetricsCollection;
+
+[Collection(nameof(ObservabilityTests))]
 public class ObservabilityTests
 {
     [Fact]
