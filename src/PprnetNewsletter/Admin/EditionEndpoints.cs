@@ -119,12 +119,8 @@ public static class EditionEndpoints
             {
                 return NoEdition(month);
             }
-            var recipient = like is null
-                ? new Recipient(TestRecipientId, to, "", AllTopics: true, [])
-                : RecipientOf(like, TestRecipientId, to);
-            var message = messages.Compose(recipient, resendCount: 0)
+            var message = TestMessage(messages, like, to, assembly)
                 ?? throw new UsageException($"{like?.Email} has no summary on their topics in {month}: there is nothing to send.");
-            assembly.MarkAsTest(message);
             await queue.EnqueueAsync("test-send", message, ct);
             return Results.Ok(new TestSendView(to, message.Subject ?? "", message.MessageId ?? ""));
         }).WithSummary("Queue the edition for any address, as the subscriber 'as' would get it (default: all topics); the service sends it within moments, with retries.")
@@ -205,6 +201,24 @@ public static class EditionEndpoints
 
     internal static string Describe(SendResult result) =>
         $"{result.Sent} sent, {result.Failed} failed, {result.Deferred} deferred, {result.Skipped} skipped";
+
+    /// <summary>
+    /// A test message to <paramref name="to"/>: the edition as <paramref name="like"/> gets it (no one: all topics), its
+    /// subject marked as a test; null when <paramref name="like"/> gets nothing this month. The API and the dashboard
+    /// both send it.
+    /// </summary>
+    internal static MimeKit.MimeMessage? TestMessage(EditionMessages messages, Subscriber? like, string to, MessageAssembly assembly)
+    {
+        var recipient = like is null
+            ? new Recipient(TestRecipientId, to, "", AllTopics: true, [])
+            : RecipientOf(like, TestRecipientId, to);
+        if (messages.Compose(recipient, resendCount: 0) is not { } message)
+        {
+            return null;
+        }
+        assembly.MarkAsTest(message);
+        return message;
+    }
 
     internal static Recipient RecipientOf(Subscriber subscriber, long id, string email) =>
         new(id, email, subscriber.Name, subscriber.AllTopics, subscriber.TopicIds);

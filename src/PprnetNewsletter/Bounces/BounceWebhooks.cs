@@ -13,7 +13,7 @@ public sealed record WebhookResult(int Handled, int Replays);
 
 /// <summary>
 /// The sending providers' webhooks under /webhooks/: Amazon SES (through SNS, signed with a certificate read from
-/// Bounces:Webhooks:SesCertificatePath), Postmark (basic auth), SendGrid (ECDSA-signed) and Mailgun (HMAC-signed).
+/// Bounces:Webhooks:SesCertificatePath, and only from the topics of Bounces:Webhooks:SesTopicArns), Postmark (basic auth), SendGrid (ECDSA-signed) and Mailgun (HMAC-signed).
 /// Each is off (404) until its secret is configured; a request without a valid signature gets 401 and changes
 /// nothing; an event seen before has no second effect. The events go to the same <see cref="BounceHandler"/> as the
 /// mailbox's reports.
@@ -30,7 +30,7 @@ public static class BounceWebhooks
             {
                 using var document = JsonDocument.Parse(body);
                 var notification = document.RootElement;
-                if (!VerifySns(notification, keys.Ses!))
+                if (!VerifySns(notification, keys.Ses!) || ProviderEvents.Text(notification, "TopicArn") is not { } topic || !keys.SesTopics.Contains(topic))
                 {
                     return null;
                 }
@@ -70,7 +70,8 @@ public static class BounceWebhooks
                 return ProviderEvents.SendGrid(document.RootElement).ToList();
             }, handler, ct));
 
-        webhooks.MapPost("/mailgun", (HttpContext context, WebhookKeys keys, BounceHandler handler, TimeProvider time, CancellationToken ct) =>
+        webhooks.MapPost("/mailgun", (HttpContext context, WebhookKeys keys, MailgunTokens taken, BounceHandler handler, TimeProvider time,
+            CancellationToken ct) =>
             ReceiveAsync(context, keys.Mailgun is not null, body =>
             {
                 using var document = JsonDocument.Parse(body);
@@ -82,7 +83,17 @@ public static class BounceWebhooks
                 {
                     return null;
                 }
-                return root.TryGetProperty("event-data", out var data) ? ProviderEvents.Mailgun(data, token).ToList() : [];
+                if (taken.Contains(token))
+                {
+                    return [];
+                }
+                var reports = root.TryGetProperty("event-data", out var data) ? ProviderEvents.Mailgun(data, token).ToList() : [];
+                if (reports.Count == 0)
+                {
+                    // A report's token is kept with the report; one of an event that is no report is kept here.
+                    taken.Add(token, keys.MaxAge);
+                }
+                return reports;
             }, handler, ct));
         return app;
     }
@@ -179,6 +190,42 @@ public static class BounceWebhooks
     }
 }
 
+/// <summary>
+/// The tokens of signed Mailgun events that were no report (a delivery, an open). Mailgun signs the token, not the body,
+/// so such a token must not be taken again with a complaint written into the body. A token is kept as long as its
+/// signature could pass as fresh (twice Bounces:Webhooks:MaxAge, as a timestamp may be that far either side of now);
+/// a restart forgets them.
+/// </summary>
+public sealed class MailgunTokens(TimeProvider time)
+{
+    readonly Lock _gate = new();
+    readonly Dictionary<string, DateTimeOffset> _forgetAt = new(StringComparer.Ordinal);
+
+    public bool Contains(string token)
+    {
+        lock (_gate)
+        {
+            return _forgetAt.ContainsKey(token);
+        }
+    }
+
+    public void Add(string token, TimeSpan maxAge)
+    {
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            foreach (var (old, at) in _forgetAt)
+            {
+                if (at <= now)
+                {
+                    _forgetAt.Remove(old);
+                }
+            }
+            _forgetAt[token] = now + 2 * maxAge;
+        }
+    }
+}
+
 /// <summary>The webhooks' secrets, read once from Bounces:Webhooks; null for a provider that is not configured.</summary>
 public sealed class WebhookKeys
 {
@@ -186,6 +233,7 @@ public sealed class WebhookKeys
     {
         var webhooks = options.Value.Webhooks;
         MaxAge = webhooks.MaxAge;
+        SesTopics = webhooks.SesTopics;
         if (!string.IsNullOrWhiteSpace(webhooks.SesCertificatePath))
         {
             var path = AppHome.Resolve(environment.ContentRootPath, webhooks.SesCertificatePath);
@@ -232,6 +280,8 @@ public sealed class WebhookKeys
     }
 
     public RSA? Ses { get; }
+
+    public IReadOnlySet<string> SesTopics { get; }
 
     public string? PostmarkCredential { get; }
 

@@ -55,6 +55,13 @@ public sealed class BouncesOptions : IValidatableObject
         {
             yield return new ValidationResult("Bounces:Imap:Port must be between 1 and 65535.", [nameof(Imap)]);
         }
+        if (!string.IsNullOrWhiteSpace(Webhooks.SesCertificatePath) && Webhooks.SesTopics.Count == 0)
+        {
+            yield return new ValidationResult(
+                "Bounces:Webhooks:SesTopicArns is required with SesCertificatePath: name the SNS topics SES publishes to (comma-separated), "
+                + "e.g. arn:aws:sns:us-east-1:123456789012:pprnet-bounces. SNS signs every account's notifications with the same "
+                + "certificate, so only the topic tells yours from anyone else's.", [nameof(Webhooks)]);
+        }
         if (string.IsNullOrWhiteSpace(Imap.Folder))
         {
             yield return new ValidationResult("Bounces:Imap:Folder must name a folder, e.g. INBOX.", [nameof(Imap)]);
@@ -89,6 +96,16 @@ public sealed class BounceWebhookOptions
 {
     /// <summary>Amazon SES through SNS: the PEM file of SNS's signing certificate (the service may have no network to fetch it).</summary>
     public string? SesCertificatePath { get; set; }
+
+    /// <summary>
+    /// Amazon SES through SNS: the ARNs of the topics SES publishes this list's bounces and complaints to (comma-separated).
+    /// A notification from any other topic is refused, however well signed: SNS signs every account's topics alike.
+    /// </summary>
+    public string? SesTopicArns { get; set; }
+
+    /// <summary>The entries of <see cref="SesTopicArns"/>.</summary>
+    public IReadOnlySet<string> SesTopics =>
+        (SesTopicArns ?? "").Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>Postmark: the basic-auth user and password set in the webhook's URL.</summary>
     public string? PostmarkUsername { get; set; }

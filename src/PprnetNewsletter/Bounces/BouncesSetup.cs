@@ -17,6 +17,7 @@ public static class BouncesSetup
         builder.Services.AddSingleton<BounceHandler>();
         builder.Services.AddSingleton<BounceMailbox>();
         builder.Services.AddSingleton<WebhookKeys>();
+        builder.Services.AddSingleton<MailgunTokens>();
         builder.Services.AddQuartz(q =>
         {
             var poll = new JobKey("bounce-mailbox");

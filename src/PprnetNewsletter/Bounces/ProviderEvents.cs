@@ -70,9 +70,10 @@ public static class ProviderEvents
         {
             ReportKind? kind = (Text(item, "event"), Text(item, "type")) switch
             {
+                // A deferral is one attempt SendGrid retries, reported again at each attempt and perhaps delivered at the
+                // next: counted, a few of them would bounce a reader whose server only greylists. Only outcomes count.
                 ("bounce", "blocked") => ReportKind.Transient,
                 ("bounce", _) => ReportKind.Permanent,
-                ("deferred", _) => ReportKind.Transient,
                 ("spamreport", _) => ReportKind.Complaint,
                 _ => null,
             };
@@ -86,7 +87,7 @@ public static class ProviderEvents
     }
 
     /// <summary>
-    /// A Mailgun webhook's event-data: failed (permanent or temporary) or complained. <paramref name="signedToken"/>, not
+    /// A Mailgun webhook's event-data: failed for good, or complained. <paramref name="signedToken"/>, not
     /// the event's own id, names the event: Mailgun signs the token and timestamp but not the body, so a replayed
     /// signature with another body must count as the same event.
     /// </summary>
@@ -96,6 +97,9 @@ public static class ProviderEvents
         ReportKind? kind = (Text(data, "event"), Text(data, "severity")) switch
         {
             ("failed", "permanent") => ReportKind.Permanent,
+            // A temporary failure is one attempt Mailgun retries (and reports again); when it gives up, it reports a
+            // permanent one. As with SendGrid's deferrals, only the outcome counts.
+            ("failed", "temporary") => null,
             ("failed", _) => ReportKind.Transient,
             ("complained", _) => ReportKind.Complaint,
             _ => null,

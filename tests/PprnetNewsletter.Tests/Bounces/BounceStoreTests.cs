@@ -29,6 +29,7 @@ public class BounceStoreTests
     [InlineData("Bounces:Imap:Host", "127.0.0.1", "Bounces:Imap:Username")]
     [InlineData("Bounces:PollInterval", "00:00:01", "Bounces:PollInterval")]
     [InlineData("Bounces:SoftLimit", "0", "Bounces:SoftLimit")]
+    [InlineData("Bounces:Webhooks:SesCertificatePath", "sns.pem", "Bounces:Webhooks:SesTopicArns")]
     public async Task A_bad_bounce_setting_stops_start_up_naming_the_key(string key, string value, string named)
     {
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => TestApp.CreateAsync(new Dictionary<string, string?> { [key] = value }));

@@ -63,7 +63,11 @@ public class WebhookTests
         var certificate = Path.Combine(Path.GetTempPath(), $"pprnet-sns-{Guid.NewGuid():N}.pem");
         await File.WriteAllTextAsync(certificate, new CertificateRequest("CN=sns.us-east-1.amazonaws.com", key, HashAlgorithmName.SHA256,
             RSASignaturePadding.Pkcs1).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30)).ExportCertificatePem());
-        var (test, client, _) = await StartAsync(new() { ["Bounces:Webhooks:SesCertificatePath"] = certificate });
+        var (test, client, _) = await StartAsync(new()
+        {
+            ["Bounces:Webhooks:SesCertificatePath"] = certificate,
+            ["Bounces:Webhooks:SesTopicArns"] = "arn:aws:sns:us-east-1:123456789012:pprnet-complaints, arn:aws:sns:us-east-1:123456789012:pprnet-bounces",
+        });
         await using var _ = test;
         using var __ = client;
         try
@@ -79,14 +83,14 @@ public class WebhookTests
                 },
                 mail = new { source = "digest@pprnet.example.org", messageId = "0100018a-ses" },
             });
-            string Notification(RSA signer, string messageId = "sns-1")
+            string Notification(RSA signer, string messageId = "sns-1", string topic = "arn:aws:sns:us-east-1:123456789012:pprnet-bounces")
             {
                 var fields = new SortedDictionary<string, string>(StringComparer.Ordinal)
                 {
                     ["Message"] = message,
                     ["MessageId"] = messageId,
                     ["Timestamp"] = "2023-03-03T14:00:00.000Z",
-                    ["TopicArn"] = "arn:aws:sns:us-east-1:123456789012:pprnet-bounces",
+                    ["TopicArn"] = topic,
                     ["Type"] = "Notification",
                 };
                 var canonical = string.Concat(fields.Select(f => $"{f.Key}\n{f.Value}\n"));
@@ -105,6 +109,10 @@ public class WebhookTests
             // A genuine signature over a changed message.
             var altered = Notification(key).Replace("5.1.1", "5.1.2", StringComparison.Ordinal);
             Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(client, "/webhooks/ses", altered)).Status);
+            // SNS signs every AWS account's notifications with the same certificate: one from a topic anybody can
+            // create and publish to carries a genuine signature, and must change nothing.
+            var foreign = Notification(key, "sns-2", "arn:aws:sns:us-east-1:999999999999:anyone-can-publish");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(client, "/webhooks/ses", foreign)).Status);
             Assert.Equal("confirmed", await StatusAsync(test));
 
             var genuine = await PostAsync(client, "/webhooks/ses", Notification(key));
@@ -157,9 +165,9 @@ public class WebhookTests
         });
         await using var _ = test;
         using var __ = client;
-        string Events(string id) => JsonSerializer.Serialize(new[]
+        string Events(string id, string @event = "bounce") => JsonSerializer.Serialize(new[]
         {
-            new { email = Reader, timestamp = 1677852000, @event = "deferred", sg_event_id = id, response = "452 4.2.2 Mailbox full", status = "4.2.2" },
+            new { email = Reader, timestamp = 1677852000, @event, type = "blocked", sg_event_id = id, reason = "452 4.2.2 Mailbox full", status = "4.2.2" },
         });
         Action<HttpRequestMessage> Sign(ECDsa signer, string body, DateTimeOffset? at = null) => request =>
         {
@@ -175,8 +183,16 @@ public class WebhookTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(client, "/webhooks/sendgrid", first, Sign(key, first, DateTimeOffset.UtcNow.AddHours(-2)))).Status);
         Assert.Equal(0, await ChangesAsync(test) % 1000);
 
+        // A deferral is one attempt that SendGrid retries (and may yet deliver): however many, none is a bounce.
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var deferred = Events($"sg-deferred-{attempt}", "deferred");
+            Assert.Equal("""{"handled":0,"replays":0}""", (await PostAsync(client, "/webhooks/sendgrid", deferred, Sign(key, deferred))).Body);
+        }
+        Assert.Equal("confirmed", await StatusAsync(test));
+
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, "/webhooks/sendgrid", first, Sign(key, first))).Status);
-        // The same deferral delivered twice counts once: still under the soft limit of 2.
+        // The same blocked message delivered twice counts once: still under the soft limit of 2.
         Assert.Equal("""{"handled":0,"replays":1}""", (await PostAsync(client, "/webhooks/sendgrid", first, Sign(key, first))).Body);
         Assert.Equal("confirmed", await StatusAsync(test));
         var second = Events("sg-2");
@@ -209,6 +225,11 @@ public class WebhookTests
             });
         }
 
+        // A temporary failure is an attempt Mailgun retries: nothing to act on.
+        using (var temporary = JsonDocument.Parse("""{"event": "failed", "severity": "temporary", "recipient": "reader@example.org"}"""))
+        {
+            Assert.Empty(PprnetNewsletter.Bounces.ProviderEvents.Mailgun(temporary.RootElement, "t0"));
+        }
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostAsync(client, "/webhooks/mailgun", Body("not-the-key", "t1", "complained"))).Status);
         Assert.Equal("confirmed", await StatusAsync(test));
 
@@ -219,5 +240,17 @@ public class WebhookTests
         Assert.Equal("""{"handled":0,"replays":1}""", (await PostAsync(client, "/webhooks/mailgun", Body(signingKey, "t1", "complained"))).Body);
         Assert.Equal(changes, await ChangesAsync(test));
         Assert.Equal("bounced", await StatusAsync(test));
+
+        // The signature of an event that is no report (a delivery) is not to be taken again either, with a complaint
+        // about somebody else written into its body.
+        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("other@example.org", "", TopicSelection.All), ConsentContext.Admin);
+        var delivered = Body(signingKey, "t2", "delivered", "other@example.org");
+        Assert.Equal("""{"handled":0,"replays":0}""", (await PostAsync(client, "/webhooks/mailgun", delivered)).Body);
+        var forged = System.Text.Json.Nodes.JsonNode.Parse(delivered)!;
+        forged["event-data"]!["event"] = "complained";
+        changes = await ChangesAsync(test);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, "/webhooks/mailgun", forged.ToJsonString())).Status);
+        Assert.Equal(changes, await ChangesAsync(test));
+        Assert.Equal("confirmed", (await test.Get<SubscriberStore>().FindByEmailAsync("other@example.org"))!.Status);
     }
 }

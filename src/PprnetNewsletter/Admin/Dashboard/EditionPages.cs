@@ -102,7 +102,7 @@ public static class EditionPages
         });
 
         edition.MapPost("/test-send", async (string month, HttpContext http, EditionMessageFactory factory, SubscriberStore subscribers,
-            IMailTransport transport, AuditLog audit, CancellationToken ct) =>
+            MessageAssembly assembly, MailQueue queue, AuditLog audit, CancellationToken ct) =>
         {
             var form = await WebForms.ReadAsync(http);
             if (!EmailAddressRules.TryNormalize(form["to"].ToString(), out var to, out var problem))
@@ -119,14 +119,12 @@ public static class EditionPages
             {
                 return NoEdition(month);
             }
-            var recipient = like is null
-                ? new Recipient(EditionEndpoints.TestRecipientId, to, "", AllTopics: true, [])
-                : EditionEndpoints.RecipientOf(like, EditionEndpoints.TestRecipientId, to);
-            if (messages.Compose(recipient, resendCount: 0) is not { } message)
+            if (EditionEndpoints.TestMessage(messages, like, to, assembly) is not { } message)
             {
                 return AdminPages.Message(StatusCodes.Status400BadRequest, "Test send", $"{like?.Email} has no summary on their topics in {month}: there is nothing to send.");
             }
-            await transport.SendAsync(message, ct);
+            // Through the durable queue, like the API's test send: a relay that blinks delays it, nothing loses it.
+            await queue.EnqueueAsync("test-send", message, ct);
             await audit.RecordAsync(http, "test send", $"{month} to {to}" + (like is null ? "" : $" as {like.Email}"));
             return Results.Redirect($"/admin/editions/{month}?done=test");
         });

@@ -23,7 +23,7 @@ public static class SignInPages
             // The address typed is kept in the audit log only as printable text of bounded length.
             var who = EmailAddressRules.Printable(email.Length > 254 ? email[..254] : email);
 
-            if (throttle.LockedFor(keys) is { } wait)
+            if (throttle.Begin(keys) is { } wait)
             {
                 http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await audit.RecordAsync(who, "sign-in refused (locked out)", null, http.Connection.RemoteIpAddress?.ToString(), http.RequestAborted);
@@ -35,7 +35,17 @@ public static class SignInPages
                     Problem = $"Too many failed attempts. Try again in {Math.Ceiling(wait.TotalMinutes):0} minutes.",
                 }, StatusCodes.Status429TooManyRequests);
             }
-            if (await accounts.VerifyAsync(email, password, http.RequestAborted) is not { } account)
+            AdminAccount? account;
+            try
+            {
+                account = await accounts.VerifyAsync(email, password, http.RequestAborted);
+            }
+            catch
+            {
+                throttle.Abandoned(keys);
+                throw;
+            }
+            if (account is null)
             {
                 throttle.Failed(keys);
                 await audit.RecordAsync(who, "sign-in failed", null, http.Connection.RemoteIpAddress?.ToString(), http.RequestAborted);
@@ -47,7 +57,7 @@ public static class SignInPages
                     Problem = "The address or the password is not right.",
                 }, StatusCodes.Status400BadRequest);
             }
-            throttle.Succeeded(keys[0]);
+            throttle.Succeeded(keys[0], keys[1]);
             var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, account.Email)], DashboardSetup.Scheme);
             await http.SignInAsync(DashboardSetup.Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false });
             await audit.RecordAsync(account.Email, "signed in", null, http.Connection.RemoteIpAddress?.ToString(), http.RequestAborted);

@@ -120,6 +120,26 @@ public class DashboardAuthTests
     }
 
     [Fact]
+    public async Task Guesses_sent_all_at_once_get_no_more_tries_than_guesses_sent_one_by_one()
+    {
+        await using var test = await TestApp.StartWebAsync();
+        await AdminDashboard.AddAccountAsync(test);
+        using var session = new WebSession(test);
+        await session.GetAsync("/admin/signin");
+
+        // Each password check takes a while on purpose: a guesser who does not wait for the answers must still be
+        // stopped after five, not after as many as were in flight.
+        var guesses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            session.PostFormAsync("/admin/signin", WebSession.Fields(("email", AdminDashboard.Email), ("password", $"parallel guess {i}")))));
+
+        var checkedGuesses = guesses.Count(r => r.StatusCode == HttpStatusCode.BadRequest);
+        Assert.Equal(40 - checkedGuesses, guesses.Count(r => r.StatusCode == (HttpStatusCode)429));
+        Assert.Equal(5, checkedGuesses);
+        var right = await session.PostFormAsync("/admin/signin", WebSession.Fields(("email", AdminDashboard.Email), ("password", AdminDashboard.Password)));
+        Assert.Equal((HttpStatusCode)429, right.StatusCode);
+    }
+
+    [Fact]
     public void The_lockout_counts_per_account_and_per_address_within_the_window_and_ends_after_fifteen_minutes()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));

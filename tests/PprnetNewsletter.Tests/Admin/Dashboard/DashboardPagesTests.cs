@@ -36,6 +36,7 @@ public class DashboardPagesTests
 
         var test1 = await ActAsync(test, session, edition, $"{edition}/test-send", ("to", "editor@example.org"), ("as", "ana@example.org"));
         Assert.Equal($"{edition}?done=test", test1.Headers.Location!.OriginalString);
+        Outbox.WaitForMailQueue(test);
         Assert.Equal(["editor@example.org"], smtp.Received.Single().To);
 
         var (_, confirm) = await session.GetAsync($"{edition}/send");
@@ -59,6 +60,21 @@ public class DashboardPagesTests
         Assert.Contains("2023-03 to editor@example.org as ana@example.org", audit);
         Assert.Contains("2023-03 to ben@example.org", audit);
         Assert.Contains("127.0.0.1", audit);
+    }
+
+    [Fact]
+    public async Task A_test_send_from_the_dashboard_is_marked_test_in_its_subject_like_the_api_one()
+    {
+        await using var test = await TestApp.StartWebAsync();
+        await SampleContent.ImportAsync(test);
+        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
+        using var session = await AdminDashboard.SignInAsync(test);
+        const string edition = "/admin/editions/2023-03";
+
+        await ActAsync(test, session, edition, $"{edition}/test-send", ("to", "editor@example.org"), ("as", "ana@example.org"));
+
+        var message = Assert.Single(Outbox.To(test, "editor@example.org"));
+        Assert.StartsWith("[TEST] ", message.Subject);
     }
 
     /// <summary>Until no job started from the dashboard runs and no ledger row is waiting.</summary>
