@@ -60,7 +60,9 @@ public class CrashAndStopTests
         var counts = smtp.CountByRecipient();
         Assert.All(emails, e => Assert.True(counts.GetValueOrDefault(e) >= 1, $"{e} was skipped"));
         var duplicates = smtp.Received.Count - emails.Count;
-        Assert.InRange(duplicates, 1, connections);
+        // The documented bound: each connection may have this many accepted messages whose outcome is not committed
+        // yet (on a quiet machine it is about one each; a busy one lets the outcome writer fall further behind).
+        Assert.InRange(duplicates, 1, SendRun.UnsettledPerConnection * connections);
         Assert.Equal(new Dictionary<string, long> { ["sent"] = 50 }, await StatesAsync(test));
         Assert.True(resumed.EditionSent);
     }
