@@ -1,7 +1,7 @@
 using System.CommandLine;
 using PprnetNewsletter.Admin;
-using PprnetNewsletter.Bounces;
 using PprnetNewsletter.Admin.Dashboard;
+using PprnetNewsletter.Bounces;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Digests;
