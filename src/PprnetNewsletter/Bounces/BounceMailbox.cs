@@ -38,7 +38,7 @@ public sealed class BounceMailbox(
             throw new InvalidOperationException("No bounce mailbox is configured: set Bounces:Imap:Host, Username and Password.");
         }
         using var client = new ImapClient { Timeout = (int)_imap.Timeout.TotalMilliseconds };
-        await client.ConnectAsync(_imap.Host!, _imap.Port, Secure(_imap.Security), ct);
+        await client.ConnectAsync(_imap.Host!, _imap.Port, _imap.Security.ToSocketOptions(), ct);
         await client.AuthenticateAsync(_imap.Username!, _imap.Password ?? "", ct);
 
         var inbox = await client.GetFolderAsync(_imap.Folder, ct);
@@ -105,10 +105,4 @@ public sealed class BounceMailbox(
         }
     }
 
-    static SecureSocketOptions Secure(SmtpSecurity security) => security switch
-    {
-        SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
-        SmtpSecurity.SslOnConnect => SecureSocketOptions.SslOnConnect,
-        _ => SecureSocketOptions.None,
-    };
 }

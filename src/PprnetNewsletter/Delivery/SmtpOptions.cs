@@ -12,6 +12,17 @@ public enum SmtpSecurity
     SslOnConnect,
 }
 
+public static class SmtpSecurityExtensions
+{
+    /// <summary>MailKit's name for the setting; the SMTP relay and the bounce mailbox (IMAP) both connect with it.</summary>
+    public static MailKit.Security.SecureSocketOptions ToSocketOptions(this SmtpSecurity security) => security switch
+    {
+        SmtpSecurity.StartTls => MailKit.Security.SecureSocketOptions.StartTls,
+        SmtpSecurity.SslOnConnect => MailKit.Security.SecureSocketOptions.SslOnConnect,
+        _ => MailKit.Security.SecureSocketOptions.None,
+    };
+}
+
 /// <summary>The SMTP relay. With no host, mail goes to the pickup directory instead.</summary>
 public sealed class SmtpOptions
 {

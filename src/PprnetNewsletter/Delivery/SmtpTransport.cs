@@ -58,7 +58,7 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
         {
             Socket.Connect(options.Host!, options.Port);
             var stream = new WriteCoalescingStream(new NetworkStream(Socket, ownsSocket: true), SendBufferBytes);
-            Client.Connect(stream, options.Host!, options.Port, SecureOptions(options.Security), ct);
+            Client.Connect(stream, options.Host!, options.Port, options.Security.ToSocketOptions(), ct);
             if (!string.IsNullOrEmpty(options.Username))
             {
                 Client.Authenticate(options.Username, options.Password ?? "", ct);
@@ -178,12 +178,6 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
         return null;
     }
 
-    static SecureSocketOptions SecureOptions(SmtpSecurity security) => security switch
-    {
-        SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
-        SmtpSecurity.SslOnConnect => SecureSocketOptions.SslOnConnect,
-        _ => SecureSocketOptions.None,
-    };
 
     void Discard(Connection connection)
     {
