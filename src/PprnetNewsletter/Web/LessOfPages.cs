@@ -16,9 +16,9 @@ public static class LessOfPages
     {
         var less = app.MapGroup("/preferences/{token}/less").RequireRateLimiting(WebSetup.TokenPolicy).ExcludeFromDescription();
 
-        less.MapGet("/", async (string token, string? topic, SubscriberLinks links, SubscriberStore subscribers, TopicCatalog topics, CancellationToken ct) =>
+        less.MapGet("/", async (string token, string? topic, SubscriberLinks links, TopicCatalog topics, CancellationToken ct) =>
         {
-            if (await PreferencePages.FindAsync(token, links, subscribers, ct) is not { } subscriber)
+            if (await PreferencePages.FindAsync(token, links, ct) is not { } subscriber)
             {
                 return PreferencePages.Unknown();
             }
@@ -29,7 +29,7 @@ public static class LessOfPages
 
         less.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, TopicCatalog topics, CancellationToken ct) =>
         {
-            if (await PreferencePages.FindAsync(token, links, subscribers, ct) is not { } subscriber)
+            if (await PreferencePages.FindAsync(token, links, ct) is not { } subscriber)
             {
                 return PreferencePages.Unknown();
             }

@@ -26,10 +26,9 @@ public static class PreferencePages
     {
         var preferences = app.MapGroup("/preferences/{token}").RequireRateLimiting(WebSetup.TokenPolicy).ExcludeFromDescription();
 
-        preferences.MapGet("/", async (string token, string? done, SubscriberLinks links, SubscriberStore subscribers,
-            TopicCatalog topics, CancellationToken ct) =>
+        preferences.MapGet("/", async (string token, string? done, SubscriberLinks links, TopicCatalog topics, CancellationToken ct) =>
         {
-            if (await FindAsync(token, links, subscribers, ct) is not { } subscriber)
+            if (await FindAsync(token, links, ct) is not { } subscriber)
             {
                 return Unknown();
             }
@@ -39,7 +38,7 @@ public static class PreferencePages
         preferences.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers,
             TopicCatalog topics, CancellationToken ct) =>
         {
-            if (await FindAsync(token, links, subscribers, ct) is not { } subscriber)
+            if (await FindAsync(token, links, ct) is not { } subscriber)
             {
                 return Unknown();
             }
@@ -57,11 +56,11 @@ public static class PreferencePages
         });
 
         preferences.MapPost("/pause", (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
-            ChangeAsync(token, http, links, subscribers, "paused", subscribers.PauseAsync, ct));
+            ChangeAsync(token, http, links, "paused", subscribers.PauseAsync, ct));
         preferences.MapPost("/resume", (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
-            ChangeAsync(token, http, links, subscribers, "resumed", subscribers.ResumeAsync, ct));
+            ChangeAsync(token, http, links, "resumed", subscribers.ResumeAsync, ct));
         preferences.MapPost("/unsubscribe", (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
-            ChangeAsync(token, http, links, subscribers, "unsubscribed", subscribers.UnsubscribeAsync, ct));
+            ChangeAsync(token, http, links, "unsubscribed", subscribers.UnsubscribeAsync, ct));
 
         preferences.MapGet("/data", async (string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
         {
@@ -73,14 +72,14 @@ public static class PreferencePages
             return Results.File(JsonSerializer.SerializeToUtf8Bytes(data, DataJson), "application/json", "pprnet-my-data.json");
         });
 
-        preferences.MapGet("/erase", async (string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
-            await FindAsync(token, links, subscribers, ct) is { } subscriber
+        preferences.MapGet("/erase", async (string token, SubscriberLinks links, CancellationToken ct) =>
+            await FindAsync(token, links, ct) is { } subscriber
                 ? Pages.Show("erase", new ErasePage { Title = "Erase your data", Token = token, Email = subscriber.Email })
                 : Unknown());
 
         preferences.MapPost("/erase", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
         {
-            if (await FindAsync(token, links, subscribers, ct) is not { } subscriber)
+            if (await FindAsync(token, links, ct) is not { } subscriber)
             {
                 return Unknown();
             }
@@ -95,13 +94,13 @@ public static class PreferencePages
     }
 
     /// <summary>The subscriber a genuine preferences token stands for, or null (tampered token, erased subscriber).</summary>
-    internal static Task<Subscriber?> FindAsync(string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+    internal static Task<Subscriber?> FindAsync(string token, SubscriberLinks links, CancellationToken ct) =>
         links.FindAsync(token, LinkPurpose.Preferences, ct);
 
-    static async Task<IResult> ChangeAsync(string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, string done,
+    static async Task<IResult> ChangeAsync(string token, HttpContext http, SubscriberLinks links, string done,
         Func<long, ConsentContext, CancellationToken, Task<Subscriber?>> change, CancellationToken ct)
     {
-        if (await FindAsync(token, links, subscribers, ct) is not { } subscriber)
+        if (await FindAsync(token, links, ct) is not { } subscriber)
         {
             return Unknown();
         }
