@@ -12,6 +12,6 @@ public static class Startup
     public static async Task InitializeAsync(this IHost app, CancellationToken ct = default)
     {
         app.Services.GetService<IStartupValidator>()?.Validate();
-        await app.Services.GetRequiredService<Migrator>().MigrateAsync(ct);
+        await app.Services.GetRequiredService<ISchemaMigrator>().MigrateAsync(ct);
     }
 }

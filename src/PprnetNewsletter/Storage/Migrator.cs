@@ -8,11 +8,11 @@ namespace PprnetNewsletter.Storage;
 /// recording them in schema_version. The whole run holds SQLite's write lock (BEGIN IMMEDIATE), so two
 /// processes starting at once apply each script exactly once: the second waits, then finds nothing to do.
 /// </summary>
-public sealed class Migrator(Db db, ILogger<Migrator> logger)
+public sealed class Migrator(Db db, ILogger<Migrator> logger) : ISchemaMigrator
 {
     public sealed record Script(int Version, string Name, string Sql);
 
-    public static IReadOnlyList<Script> Scripts { get; } = LoadScripts();
+    public static IReadOnlyList<Script> Scripts { get; } = LoadScripts("Migrations.");
 
     public async Task<int> MigrateAsync(CancellationToken ct = default)
     {
@@ -44,10 +44,10 @@ public sealed class Migrator(Db db, ILogger<Migrator> logger)
         return count;
     }
 
-    static List<Script> LoadScripts()
+    /// <summary>The embedded scripts whose resource names start with <paramref name="prefix"/>, in version order.</summary>
+    internal static List<Script> LoadScripts(string prefix)
     {
         var assembly = typeof(Migrator).Assembly;
-        const string prefix = "Migrations.";
         return assembly.GetManifestResourceNames()
             .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
             .Select(n =>

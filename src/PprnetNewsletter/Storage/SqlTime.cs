@@ -5,9 +5,11 @@ using Dapper;
 namespace PprnetNewsletter.Storage;
 
 /// <summary>
-/// Timestamps are stored as fixed-width UTC text ("2026-11-27T17:58:56.1234567Z"), so SQL can compare and
+/// In SQLite, timestamps are stored as fixed-width UTC text ("2026-11-27T17:58:56.1234567Z"), so SQL can compare and
 /// sort them as strings. Dapper converts every <see cref="DateTimeOffset"/> parameter and column through this.
 /// Use <see cref="DateTimeOffset"/> (from <see cref="TimeProvider"/>) for every timestamp, never DateTime.
+/// In PostgreSQL they are real timestamps (timestamptz): a parameter bound for Npgsql goes through as a UTC
+/// timestamp, and a timestamptz column (read back as a UTC DateTime) becomes a DateTimeOffset.
 /// </summary>
 public sealed class SqlTime : SqlMapper.TypeHandler<DateTimeOffset>
 {
@@ -32,11 +34,24 @@ public sealed class SqlTime : SqlMapper.TypeHandler<DateTimeOffset>
 
     public override void SetValue(IDbDataParameter parameter, DateTimeOffset value)
     {
+        if (parameter is Npgsql.NpgsqlParameter)
+        {
+            // Npgsql writes a DateTimeOffset with offset zero as timestamptz.
+            parameter.DbType = DbType.DateTimeOffset;
+            parameter.Value = value.ToUniversalTime();
+            return;
+        }
         parameter.DbType = DbType.String;
         parameter.Value = ToText(value);
     }
 
-    public override DateTimeOffset Parse(object value) => FromText((string)value);
+    public override DateTimeOffset Parse(object value) => value switch
+    {
+        string text => FromText(text),
+        DateTime utc => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)),
+        DateTimeOffset offset => offset.ToUniversalTime(),
+        _ => throw new InvalidCastException($"A timestamp cannot be read from a {value.GetType().Name}."),
+    };
 
     static int _registered;
 
