@@ -18,7 +18,7 @@ namespace PprnetNewsletter.Storage;
 /// and the counts of every table and a fingerprint of the consent ledger are compared before that transaction
 /// commits: a copy that does not match leaves the target as empty as it was.
 /// </summary>
-public sealed class StorageCopy(Db source, ILoggerFactory loggers)
+public sealed class StorageCopy(Db source, IEnumerable<IStorageCopyStep> steps, ILoggerFactory loggers)
 {
     /// <summary>Tables each engine keeps for itself: the migrations' record, and SQLite's id high-water mark (a sequence in PostgreSQL).</summary>
     static readonly HashSet<string> EngineTables = new(StringComparer.Ordinal) { "schema_version", "subscriber_id_watermark" };
@@ -61,6 +61,13 @@ public sealed class StorageCopy(Db source, ILoggerFactory loggers)
             progress($"  {table.Name,-24} {copied,12:N0} rows");
         }
         await MoveSequencesAsync(from, snapshot, to, tx, targetColumns);
+        foreach (var step in steps)
+        {
+            if (await step.CopyAsync(to, tx, ct) is { } line)
+            {
+                progress($"  {line}");
+            }
+        }
 
         var counts = new List<TableCount>();
         foreach (var table in tables)
