@@ -14,6 +14,7 @@ public static class SubscribersSetup
         builder.Services.AddSingleton<TopicChoices>();
         builder.Services.AddSingleton<SubscriberCsv>();
         builder.Services.AddSingleton<ConfirmationTokens>();
+        builder.AddStore<ITokenKeyStore, SqliteTokenKeyStore, PgTokenKeyStore>();
         builder.Services.AddSingleton<TokenKeys>();
         builder.Services.AddSingleton<LinkTokens>();
         builder.Services.AddSingleton<SubscriberLinks>();
