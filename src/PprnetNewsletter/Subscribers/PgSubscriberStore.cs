@@ -37,6 +37,10 @@ static class PgSubscriberQueries
         ByEmail = $"{Select} WHERE lower(s.email) = lower(@email)",
         // Two instances changing one subscriber at once: the second waits for the first to commit, then reads its result.
         ForUpdate = " FOR UPDATE OF s",
+        // A row lock cannot guard an address nobody holds yet: additions take turns on a transaction-scoped advisory
+        // lock instead (the constant names it among the database's advisory locks), as SQLite's one writer
+        // makes them. Additions are rare next to reads, so the turns cost nothing noticeable.
+        LockAdditions = "SELECT pg_advisory_xact_lock(8102101548113592343)", // 0x7070_726E_6574_0017
         ByEmails = $"{Select} WHERE lower(s.email) IN (SELECT lower(value) FROM jsonb_array_elements_text(@emails::jsonb))",
         Page = $"{Select} {Filter} ORDER BY s.id LIMIT @limit OFFSET @offset",
         Count = $"SELECT count(*) FROM subscribers s {Filter}",

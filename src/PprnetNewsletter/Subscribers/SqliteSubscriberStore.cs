@@ -36,6 +36,7 @@ static class SqliteSubscriberQueries
         ByEmail = $"{Select} WHERE lower(s.email) = lower(@email)",
         // A SQLite transaction holds the database's one write lock from its start (BEGIN IMMEDIATE): rows need no lock.
         ForUpdate = "",
+        LockAdditions = "",
         ByEmails = $"{Select} WHERE lower(s.email) IN (SELECT lower(value) FROM json_each(@emails))",
         Page = $"{Select} {Filter} ORDER BY s.id LIMIT @limit OFFSET @offset",
         Count = $"SELECT count(*) FROM subscribers s {Filter}",

@@ -18,6 +18,9 @@ public sealed class SubscriberSql
     /// <summary>Appended to <see cref="ById"/> or <see cref="ByEmail"/> in a transaction that writes what it read: locks the row.</summary>
     public required string ForUpdate { get; init; }
 
+    /// <summary>Run first in a transaction that may add subscribers, to make such transactions take turns; "" when the engine needs nothing.</summary>
+    public required string LockAdditions { get; init; }
+
     /// <summary>The subscribers with any of <c>@emails</c> (a JSON array of addresses), any case.</summary>
     public required string ByEmails { get; init; }
 

@@ -245,6 +245,7 @@ public abstract class SubscriberStore(SubscriberSql sql, TopicCatalog topics, Ti
         var checkedSubscriber = Check(subscriber);
         return await InTransactionAsync(async (connection, tx) =>
         {
+            await LockAdditionsAsync(connection, tx, ct);
             if (await FindRowAsync(connection, tx, sql.ByEmail, new { email = checkedSubscriber.Email }, ct) is { } existing)
             {
                 throw new UsageException($"{existing.Email} is already a subscriber (id {existing.Id}, {existing.Status}).");
@@ -265,6 +266,7 @@ public abstract class SubscriberStore(SubscriberSql sql, TopicCatalog topics, Ti
         var checkedRows = rows.Select(Check).ToList();
         return await InTransactionAsync(async (connection, tx) =>
         {
+            await LockAdditionsAsync(connection, tx, ct);
             var existing = (await connection.QueryAsync<Row>(new CommandDefinition(sql.ByEmails,
                 new { emails = Json(checkedRows.Select(r => r.Email)) }, tx, cancellationToken: ct)))
                 .ToDictionary(r => EmailAddressRules.Key(r.Email), StringComparer.Ordinal);
@@ -311,6 +313,7 @@ public abstract class SubscriberStore(SubscriberSql sql, TopicCatalog topics, Ti
         var request = Check(new NewSubscriber(email, name ?? "", topicSelection, SubscriberStatus.Pending));
         return await InTransactionAsync(async (connection, tx) =>
         {
+            await LockAdditionsAsync(connection, tx, ct);
             var existing = await FindRowAsync(connection, tx, sql.ByEmail + sql.ForUpdate, new { email = request.Email }, ct);
             if (existing is { Status: SubscriberStatus.Confirmed or SubscriberStatus.Paused })
             {
@@ -493,6 +496,18 @@ public abstract class SubscriberStore(SubscriberSql sql, TopicCatalog topics, Ti
         var result = await work(connection, tx);
         await tx.CommitAsync(ct);
         return result;
+    }
+
+    /// <summary>
+    /// Transactions that may add subscribers run one at a time, so two of them cannot both find an address free and
+    /// both insert it (the second would fail on the unique index instead of finding the first one's row).
+    /// </summary>
+    async Task LockAdditionsAsync(DbConnection connection, DbTransaction tx, CancellationToken ct)
+    {
+        if (sql.LockAdditions.Length > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(sql.LockAdditions, transaction: tx, cancellationToken: ct));
+        }
     }
 
     static async Task<Row?> FindRowAsync(DbConnection connection, DbTransaction? tx, string sql, object args, CancellationToken ct) =>

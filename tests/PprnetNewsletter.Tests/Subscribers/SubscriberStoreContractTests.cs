@@ -314,4 +314,17 @@ public sealed class SubscriberStoreContractTests
 
         Assert.Single(await store.ConsentEventsAsync(id), e => e.Event == ConsentEvent.Unsubscribed);
     }
+
+    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Concurrent_subscriptions_of_one_new_address_create_it_once_and_refresh_it_for_the_rest(StorageProvider engine)
+    {
+        await using var app = await Engines.CreateAppAsync(engine);
+        var store = app.Get<ISubscriberStore>();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => store.SubscribeAsync("twice@example.org", "", TopicSelection.All, Web))));
+
+        Assert.Single(results, r => r.Outcome == SubscribeOutcome.Created);
+        Assert.All(results, r => Assert.Equal(results[0].Subscriber.Id, r.Subscriber.Id));
+        Assert.Equal(1, await store.CountAsync());
+    }
 }
