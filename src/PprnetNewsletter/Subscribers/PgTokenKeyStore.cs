@@ -1,4 +1,6 @@
 using Dapper;
+using Npgsql;
+using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Storage.Postgres;
 
 namespace PprnetNewsletter.Subscribers;
@@ -25,18 +27,41 @@ public sealed class PgTokenKeyStore(PgDb db, TimeProvider time, ILogger<PgTokenK
         var created = await connection.ExecuteAsync(
             "INSERT INTO token_keys (key_id, key, created_at) VALUES (@keyId, @key, @now) ON CONFLICT (key_id) DO NOTHING",
             new { keyId = TokenKeys.GeneratedKeyId, key = TokenKeys.NewKey(), now = time.GetUtcNow() });
-        var key = await connection.ExecuteScalarAsync<byte[]>(
-            "SELECT key FROM token_keys WHERE key_id = @keyId", new { keyId = TokenKeys.GeneratedKeyId });
-        if (key is not { Length: >= TokenOptions.MinKeyBytes })
+        // Every stored key verifies: a key moved here from a SQLite installation keeps the id its links carry.
+        var keys = (await connection.QueryAsync<(string KeyId, byte[] Key)>("SELECT key_id, key FROM token_keys"))
+            .ToDictionary(k => k.KeyId, k => k.Key, StringComparer.Ordinal);
+        if (!keys.ContainsKey(TokenKeys.GeneratedKeyId))
         {
             throw new InvalidOperationException(
-                $"The link-token key in the token_keys table of {db.Describe()} is missing or too short: restore the table from a backup, or configure Tokens:Keys.");
+                $"The link-token key '{TokenKeys.GeneratedKeyId}' is missing from the token_keys table of {db.Describe()}: restore the table from a backup, or configure Tokens:Keys.");
         }
         if (created == 1)
         {
             logger.LogInformation("Generated the link-token key in the token_keys table of {Database}: keep backups of it, as of the rest of the database", db.Describe());
         }
-        return new TokenKeyRing(TokenKeys.GeneratedKeyId, new Dictionary<string, byte[]> { [TokenKeys.GeneratedKeyId] = key },
-            $"the token_keys table of {db.Describe()}");
+        return new TokenKeyRing(TokenKeys.GeneratedKeyId, keys, $"the token_keys table of {db.Describe()}");
+    }
+
+    /// <summary>
+    /// Stores the keys of <paramref name="ring"/> (the generated key of a SQLite installation that moves here) in
+    /// the transaction of the copy, so the unsubscribe and preference links sent before the move still open after
+    /// it. Refused when this database already holds a different key under the same id: links may have been signed
+    /// with it, and replacing it would break them.
+    /// </summary>
+    public static async Task AdoptAsync(NpgsqlConnection connection, NpgsqlTransaction tx, TokenKeyRing ring, DateTimeOffset now)
+    {
+        foreach (var (keyId, key) in ring.Keys)
+        {
+            await connection.ExecuteAsync(
+                "INSERT INTO token_keys (key_id, key, created_at) VALUES (@keyId, @key, @now) ON CONFLICT (key_id) DO NOTHING",
+                new { keyId, key, now }, tx);
+            var stored = await connection.ExecuteScalarAsync<byte[]>("SELECT key FROM token_keys WHERE key_id = @keyId", new { keyId }, tx);
+            if (!key.AsSpan().SequenceEqual(stored))
+            {
+                throw new UsageException(
+                    $"The target database already has a different link-token key '{keyId}' (table token_keys): copy into a new, empty database, " +
+                    "or links already sent would stop working.");
+            }
+        }
     }
 }

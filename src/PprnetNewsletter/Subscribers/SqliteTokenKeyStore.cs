@@ -19,6 +19,9 @@ public sealed class SqliteTokenKeyStore(Db db, ILogger<SqliteTokenKeyStore> logg
 
     public TokenKeyRing LoadOrCreate() => LoadOrCreate(KeyFilePath, logger);
 
+    /// <summary>The generated key, or null when none was ever generated (for moving it to PostgreSQL with the data).</summary>
+    public TokenKeyRing? LoadExisting() => File.Exists(KeyFilePath) ? Read(KeyFilePath) : null;
+
     sealed record KeyFile(string CurrentKeyId, Dictionary<string, string> Keys);
 
     /// <summary>

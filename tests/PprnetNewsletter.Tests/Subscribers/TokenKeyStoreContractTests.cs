@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Storage;
+using PprnetNewsletter.Storage.Postgres;
 using PprnetNewsletter.Subscribers;
 using PprnetNewsletter.Tests.Support;
 
@@ -87,5 +89,44 @@ public sealed class TokenKeyStoreContractTests
         Assert.Equal(Convert.FromBase64String(key), configured.Get<TokenKeys>().Ring.Current);
         Assert.False(configured.Get<LinkTokens>().TryVerify(generatedLink, LinkPurpose.Preferences, out _));
         Assert.False(generated.Get<LinkTokens>().TryVerify(configured.Get<LinkTokens>().Create(7, LinkPurpose.Preferences), LinkPurpose.Preferences, out _));
+    }
+
+    [Fact]
+    public async Task A_generated_key_moved_from_sqlite_to_postgres_opens_the_links_signed_before_the_move()
+    {
+        await using var sqlite = await TestApp.CreateAsync();
+        var link = sqlite.Get<LinkTokens>().Create(5, LinkPurpose.Unsubscribe);
+        var ring = ActivatorUtilities.CreateInstance<SqliteTokenKeyStore>(sqlite.App.Services).LoadExisting()!;
+        var config = await PostgresServer.ConfigAsync();
+        await using (var target = await TestApp.CreateAsync(config))
+        {
+            await using var connection = await target.Get<PgDb>().OpenAsync();
+            await using var tx = await connection.BeginTransactionAsync();
+            await PgTokenKeyStore.AdoptAsync(connection, tx, ring, DateTimeOffset.UtcNow);
+            await tx.CommitAsync();
+        }
+
+        await using var moved = await TestApp.CreateAsync(config);
+
+        Assert.True(moved.Get<LinkTokens>().TryVerify(link, LinkPurpose.Unsubscribe, out var id));
+        Assert.Equal(5, id);
+    }
+
+    [Fact]
+    public async Task A_moved_key_never_replaces_a_different_key_the_database_already_signs_with()
+    {
+        await using var sqlite = await TestApp.CreateAsync();
+        sqlite.Get<LinkTokens>().Create(5, LinkPurpose.Unsubscribe);
+        var ring = ActivatorUtilities.CreateInstance<SqliteTokenKeyStore>(sqlite.App.Services).LoadExisting()!;
+        await using var target = await Engines.CreateAppAsync(StorageProvider.Postgres);
+        var signedHere = target.Get<LinkTokens>().Create(6, LinkPurpose.Unsubscribe);
+
+        await using var connection = await target.Get<PgDb>().OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        var refused = await Assert.ThrowsAsync<UsageException>(() => PgTokenKeyStore.AdoptAsync(connection, tx, ring, DateTimeOffset.UtcNow));
+
+        Assert.Contains("already has a different link-token key", refused.Message);
+        Assert.Null(ActivatorUtilities.CreateInstance<SqliteTokenKeyStore>(target.App.Services).LoadExisting());
+        Assert.True(target.Get<LinkTokens>().TryVerify(signedHere, LinkPurpose.Unsubscribe, out _));
     }
 }
