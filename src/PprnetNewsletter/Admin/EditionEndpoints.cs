@@ -78,7 +78,7 @@ public static class EditionEndpoints
         .Produces<DeliveryRowsView>();
 
         editions.MapGet("/{month}/preview", async (string month, string? email, HttpContext http, EditionMessageFactory factory,
-            SubscriberStore subscribers, CancellationToken ct) =>
+            ISubscriberStore subscribers, CancellationToken ct) =>
         {
             var subscriber = await subscribers.FindByEmailAsync(email ?? "", ct);
             if (subscriber is null)
@@ -102,7 +102,7 @@ public static class EditionEndpoints
         }).WithSummary("The HTML of one subscriber's digest, exactly as it would be sent.").Produces<string>(contentType: "text/html");
 
         editions.MapPost("/{month}/test-send", async (string month, TestSendInput input, EditionMessageFactory factory,
-            SubscriberStore subscribers, MessageAssembly assembly, MailQueue queue, CancellationToken ct) =>
+            ISubscriberStore subscribers, MessageAssembly assembly, MailQueue queue, CancellationToken ct) =>
         {
             var problems = new FieldProblems();
             var to = problems.Email("to", input.To);
@@ -137,7 +137,7 @@ public static class EditionEndpoints
         }).WithSummary("Send the edition now, in the background (resumable; a second send sends nothing). 202 + the edition's URL.")
         .Produces<StartedView>(StatusCodes.Status202Accepted);
 
-        editions.MapPost("/{month}/resend", async (string month, ResendInput input, ContentStore content, SubscriberStore subscribers,
+        editions.MapPost("/{month}/resend", async (string month, ResendInput input, ContentStore content, ISubscriberStore subscribers,
             SendJobs jobs, EditionRuns runs, TimeProvider clock, CancellationToken ct) =>
         {
             var request = input.Kind switch

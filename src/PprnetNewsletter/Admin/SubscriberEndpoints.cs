@@ -29,7 +29,7 @@ public static class SubscriberEndpoints
     {
         var subscribers = api.MapGroup("/subscribers").WithTags("Subscribers");
 
-        subscribers.MapGet("/", async (string? search, string? status, int? offset, int? limit, SubscriberStore store,
+        subscribers.MapGet("/", async (string? search, string? status, int? offset, int? limit, ISubscriberStore store,
             TopicChoices topics, CancellationToken ct) =>
         {
             var page = await store.ListAsync(new SubscriberFilter(search, status), offset ?? 0, limit ?? 100, ct);
@@ -41,12 +41,12 @@ public static class SubscriberEndpoints
             return TypedResults.Ok(new SubscriberListView(items, page.Total, page.Offset, page.Limit));
         }).WithSummary("List subscribers, filtered by status and by a piece of the address or name (search).");
 
-        subscribers.MapGet("/{id:long}", async (long id, SubscriberStore store, CancellationToken ct) =>
+        subscribers.MapGet("/{id:long}", async (long id, ISubscriberStore store, CancellationToken ct) =>
             await store.ExportPersonalDataAsync(id, ct) is { } data ? Results.Ok(data) : NotFound(id))
             .WithSummary("One subscriber with topics and consent record.")
             .Produces<PersonalData>();
 
-        subscribers.MapPost("/", async (SubscriberInput input, SubscriberStore store, TopicChoices topics, CancellationToken ct) =>
+        subscribers.MapPost("/", async (SubscriberInput input, ISubscriberStore store, TopicChoices topics, CancellationToken ct) =>
         {
             var problems = new FieldProblems();
             var email = problems.Email("email", input.Email);
@@ -66,7 +66,7 @@ public static class SubscriberEndpoints
         }).WithSummary("Add a subscriber on the administrator's word: confirmed unless status says otherwise.")
         .Produces<SubscriberView>(StatusCodes.Status201Created).ProducesValidationProblem();
 
-        subscribers.MapPut("/{id:long}", async (long id, SubscriberInput input, SubscriberStore store, TopicChoices topics, CancellationToken ct) =>
+        subscribers.MapPut("/{id:long}", async (long id, SubscriberInput input, ISubscriberStore store, TopicChoices topics, CancellationToken ct) =>
         {
             var problems = new FieldProblems();
             if (input.Email is not null)
@@ -89,7 +89,7 @@ public static class SubscriberEndpoints
         }).WithSummary("Change name, topics and status (paused, confirmed to resume, unsubscribed); all or nothing.")
         .Produces<SubscriberView>().ProducesValidationProblem();
 
-        subscribers.MapDelete("/{id:long}", async (long id, bool? erase, SubscriberStore store, CancellationToken ct) =>
+        subscribers.MapDelete("/{id:long}", async (long id, bool? erase, ISubscriberStore store, CancellationToken ct) =>
         {
             var removed = erase == true ? await store.EraseAsync(id, ConsentContext.Admin, ct) : await store.DeleteAsync(id, ConsentContext.Admin, ct);
             return removed ? Results.NoContent() : NotFound(id);

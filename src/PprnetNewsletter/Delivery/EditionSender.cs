@@ -43,7 +43,7 @@ public sealed class EditionSender
         IDeliveryStore Ledger,
         IMailTransport Transport,
         DeliveryResilience Resilience,
-        SubscriberStore Subscribers,
+        ISubscriberStore Subscribers,
         TimeProvider Clock,
         DeliveryOptions Options,
         SmtpOptions Smtp,
@@ -53,7 +53,7 @@ public sealed class EditionSender
     readonly IEditionMessageFactory _factory;
 
     public EditionSender(IDeliveryStore ledger, IEditionMessageFactory factory, IMailTransport transport, DeliveryResilience resilience,
-        SubscriberStore subscribers, TimeProvider clock, IOptions<DeliveryOptions> options, IOptions<SmtpOptions> smtp, ILogger<EditionSender> logger)
+        ISubscriberStore subscribers, TimeProvider clock, IOptions<DeliveryOptions> options, IOptions<SmtpOptions> smtp, ILogger<EditionSender> logger)
     {
         _factory = factory;
         _deps = new Dependencies(ledger, transport, resilience, subscribers, clock, options.Value, smtp.Value, logger);

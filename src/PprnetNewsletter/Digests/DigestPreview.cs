@@ -14,7 +14,7 @@ public sealed record PreviewOutcome(MimeMessage? Message, IReadOnlyList<string> 
 /// engine uses, written as EMAIL.eml, EMAIL.html and EMAIL.txt. Any subscriber can be previewed whatever their
 /// status; the report says when they would not receive it.
 /// </summary>
-public sealed class DigestPreview(EditionMessageFactory editions, SubscriberStore subscribers)
+public sealed class DigestPreview(EditionMessageFactory editions, ISubscriberStore subscribers)
 {
     public async Task<PreviewOutcome> WriteAsync(string month, string email, string folder, CancellationToken ct = default)
     {

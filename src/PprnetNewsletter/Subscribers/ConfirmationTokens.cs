@@ -14,7 +14,7 @@ public sealed record ConfirmationResult(ConfirmationStatus Status, Subscriber? S
 /// stored, so a copy of the database cannot confirm anyone. A token expires after <see cref="Lifetime"/> and
 /// works once.
 /// </summary>
-public sealed class ConfirmationTokens(SubscriberStore store, TimeProvider time)
+public sealed class ConfirmationTokens(ISubscriberStore store, TimeProvider time)
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(48);
 

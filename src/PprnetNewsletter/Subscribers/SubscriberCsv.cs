@@ -9,7 +9,7 @@ namespace PprnetNewsletter.Subscribers;
 /// between installations. An import is all or nothing: every bad row is reported with its line number and
 /// nothing is written until the whole file is good.
 /// </summary>
-public sealed class SubscriberCsv(SubscriberStore store, TopicChoices topicChoices)
+public sealed class SubscriberCsv(ISubscriberStore store, TopicChoices topicChoices)
 {
     const string EmailColumn = "email";
     const string NameColumn = "name";

@@ -7,7 +7,7 @@ namespace PprnetNewsletter.Subscribers;
 /// before them (subscribers.legacy_links); otherwise the same token string may have gone to a person since
 /// deleted, and it opens nothing. The links of a deleted or erased subscriber open nothing, whatever their format.
 /// </summary>
-public sealed class SubscriberLinks(LinkTokens tokens, SubscriberStore subscribers)
+public sealed class SubscriberLinks(LinkTokens tokens, ISubscriberStore subscribers)
 {
     /// <summary>The id of the existing subscriber <paramref name="token"/> was issued to, or null.</summary>
     public async Task<long?> ResolveAsync(string? token, LinkPurpose purpose, CancellationToken ct = default)

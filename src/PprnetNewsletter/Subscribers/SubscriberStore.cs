@@ -61,14 +61,16 @@ public enum ConfirmationStatus
 }
 
 /// <summary>
-/// Subscribers, their topic preferences and their consent ledger. All of the subscribers feature's SQL runs here
-/// (the statements are in <see cref="SubscriberQueries"/>). Every change of state appends its consent event in
-/// the same transaction as the change, so the ledger can never disagree with the subscriber table.
-/// Bad input (address, name, topics, a change the status does not allow) throws <see cref="UsageException"/>;
-/// an unknown subscriber id gives null or false.
+/// The rules of <see cref="ISubscriberStore"/>, shared by both engines: validation, normalisation, the decisions
+/// (which status moves are allowed, what a change records, what a deletion suppresses) and the order of the writes.
+/// An engine supplies only its connections and its SQL (<see cref="SubscriberSql"/>). Every change of state appends
+/// its consent event in the same transaction as the change, so the ledger can never disagree with the subscriber table.
 /// </summary>
-public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider time)
+public abstract class SubscriberStore(SubscriberSql sql, TopicCatalog topics, TimeProvider time) : ISubscriberStore
 {
+    /// <summary>A connection of the engine, open.</summary>
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken ct);
+
     const int MaxUserAgentLength = 512;
     const int MaxIpLength = 64;
 
@@ -131,14 +133,14 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     /// <summary>The subscriber with this address (any case, surrounding spaces ignored), or null.</summary>
     public async Task<Subscriber?> FindByEmailAsync(string email, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return (await FindRowAsync(connection, null, SubscriberQueries.ByEmail, new { email = email.Trim() }, ct))?.ToSubscriber();
+        await using var connection = await OpenAsync(ct);
+        return (await FindRowAsync(connection, null, sql.ByEmail, new { email = email.Trim() }, ct))?.ToSubscriber();
     }
 
     public async Task<Subscriber?> GetAsync(long id, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
-        return (await FindRowAsync(connection, null, SubscriberQueries.ById, new { id }, ct))?.ToSubscriber();
+        await using var connection = await OpenAsync(ct);
+        return (await FindRowAsync(connection, null, sql.ById, new { id }, ct))?.ToSubscriber();
     }
 
     /// <summary>Subscribers in id order, <paramref name="limit"/> (1–1000) from <paramref name="offset"/>, with the total.</summary>
@@ -151,17 +153,17 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         var args = FilterArgs(filter);
         args.Add("offset", offset);
         args.Add("limit", limit);
-        await using var connection = await db.OpenAsync(ct);
-        var rows = await connection.QueryAsync<Row>(new CommandDefinition(SubscriberQueries.Page, args, cancellationToken: ct));
-        var total = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SubscriberQueries.Count, args, cancellationToken: ct));
+        await using var connection = await OpenAsync(ct);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(sql.Page, args, cancellationToken: ct));
+        var total = await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql.Count, args, cancellationToken: ct));
         return new SubscriberPage(rows.Select(r => r.ToSubscriber()).ToList(), total, offset, limit);
     }
 
     public async Task<int> CountAsync(SubscriberFilter? filter = null, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return await connection.ExecuteScalarAsync<int>(
-            new CommandDefinition(SubscriberQueries.Count, FilterArgs(filter ?? new()), cancellationToken: ct));
+            new CommandDefinition(sql.Count, FilterArgs(filter ?? new()), cancellationToken: ct));
     }
 
     /// <summary>
@@ -171,8 +173,8 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     public async IAsyncEnumerable<Subscriber> StreamAllAsync(SubscriberFilter? filter = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var args = FilterArgs(filter ?? new());
-        await using var connection = await db.OpenAsync(ct);
-        await foreach (var row in connection.QueryUnbufferedAsync<Row>(SubscriberQueries.All, args).WithCancellation(ct))
+        await using var connection = await OpenAsync(ct);
+        await foreach (var row in connection.QueryUnbufferedAsync<Row>(sql.All, args).WithCancellation(ct))
         {
             yield return row.ToSubscriber();
         }
@@ -181,16 +183,16 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     /// <summary>The consent ledger of a subscriber, oldest first.</summary>
     public async Task<IReadOnlyList<ConsentRecord>> ConsentEventsAsync(long id, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return (await connection.QueryAsync<ConsentRecord>(
-            new CommandDefinition(SubscriberQueries.EventsOf, new { id }, cancellationToken: ct))).ToList();
+            new CommandDefinition(sql.EventsOf, new { id }, cancellationToken: ct))).ToList();
     }
 
     /// <summary>Everything kept about the subscriber (for "download my data"), or null.</summary>
     public async Task<PersonalData?> ExportPersonalDataAsync(long id, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
-        var row = await FindRowAsync(connection, null, SubscriberQueries.ById, new { id }, ct);
+        await using var connection = await OpenAsync(ct);
+        var row = await FindRowAsync(connection, null, sql.ById, new { id }, ct);
         if (row is null)
         {
             return null;
@@ -202,7 +204,7 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             chosen.Add(await topics.GetAsync(topicId));
         }
         var events = await connection.QueryAsync<ConsentRecord>(
-            new CommandDefinition(SubscriberQueries.EventsOf, new { id }, cancellationToken: ct));
+            new CommandDefinition(sql.EventsOf, new { id }, cancellationToken: ct));
         return new PersonalData(row.Id, row.Email, row.Name, row.Status, subscriber.AllTopics,
             chosen.OrderBy(t => t.Name, StringComparer.Ordinal).ToList(), row.CreatedAt, row.ConfirmedAt, row.UpdatedAt, events.ToList());
     }
@@ -213,22 +215,22 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     /// </summary>
     public async Task<bool> AcceptsLegacyLinksAsync(long id, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return await connection.ExecuteScalarAsync<long>(
-            new CommandDefinition(SubscriberQueries.AcceptsLegacyLinks, new { id }, cancellationToken: ct)) > 0;
+            new CommandDefinition(sql.AcceptsLegacyLinks, new { id }, cancellationToken: ct)) > 0;
     }
 
     /// <summary>True when the address was erased and may only come back through the web form and its confirmation.</summary>
     public async Task<bool> IsSuppressedAsync(string email, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return await IsSuppressedAsync(connection, null, EmailAddressRules.Normalize(email), ct);
     }
 
     /// <summary>The suppression hashes (see <see cref="SuppressionHash"/>) of every suppressed address, to check a large import row by row.</summary>
     public async Task<IReadOnlySet<string>> SuppressionHashesAsync(CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return await SuppressionHashesAsync(connection, null, ct);
     }
 
@@ -243,13 +245,14 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         var checkedSubscriber = Check(subscriber);
         return await InTransactionAsync(async (connection, tx) =>
         {
-            if (await FindRowAsync(connection, tx, SubscriberQueries.ByEmail, new { email = checkedSubscriber.Email }, ct) is { } existing)
+            await LockAdditionsAsync(connection, tx, ct);
+            if (await FindRowAsync(connection, tx, sql.ByEmail, new { email = checkedSubscriber.Email }, ct) is { } existing)
             {
                 throw new UsageException($"{existing.Email} is already a subscriber (id {existing.Id}, {existing.Status}).");
             }
             await RefuseSuppressedAsync(connection, tx, checkedSubscriber.Email, ct);
             var id = (await InsertAsync(connection, tx, [checkedSubscriber], context, ct))[0];
-            return (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
+            return (await FindRowAsync(connection, tx, sql.ById, new { id }, ct))!.ToSubscriber();
         }, ct);
     }
 
@@ -263,7 +266,8 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         var checkedRows = rows.Select(Check).ToList();
         return await InTransactionAsync(async (connection, tx) =>
         {
-            var existing = (await connection.QueryAsync<Row>(new CommandDefinition(SubscriberQueries.ByEmails,
+            await LockAdditionsAsync(connection, tx, ct);
+            var existing = (await connection.QueryAsync<Row>(new CommandDefinition(sql.ByEmails,
                 new { emails = Json(checkedRows.Select(r => r.Email)) }, tx, cancellationToken: ct)))
                 .ToDictionary(r => EmailAddressRules.Key(r.Email), StringComparer.Ordinal);
             // Erased addresses are few: one read of them all beats a query per row of a large file.
@@ -309,7 +313,8 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
         var request = Check(new NewSubscriber(email, name ?? "", topicSelection, SubscriberStatus.Pending));
         return await InTransactionAsync(async (connection, tx) =>
         {
-            var existing = await FindRowAsync(connection, tx, SubscriberQueries.ByEmail, new { email = request.Email }, ct);
+            await LockAdditionsAsync(connection, tx, ct);
+            var existing = await FindRowAsync(connection, tx, sql.ByEmail + sql.ForUpdate, new { email = request.Email }, ct);
             if (existing is { Status: SubscriberStatus.Confirmed or SubscriberStatus.Paused })
             {
                 return new SubscribeResult(SubscribeOutcome.AlreadySubscribed, existing.ToSubscriber());
@@ -326,7 +331,7 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
                 await SetStatusAsync(connection, tx, id, SubscriberStatus.Pending, ct);
                 await AppendEventAsync(connection, tx, id, ConsentEvent.Subscribed, context, null, ct);
             }
-            var subscriber = (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
+            var subscriber = (await FindRowAsync(connection, tx, sql.ById, new { id }, ct))!.ToSubscriber();
             return new SubscribeResult(existing is null ? SubscribeOutcome.Created : SubscribeOutcome.Refreshed, subscriber);
         }, ct);
     }
@@ -393,7 +398,7 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
                 await SetStatusAsync(connection, tx, id, SubscriberStatus.Unsubscribed, ct);
                 await AppendEventAsync(connection, tx, id, ConsentEvent.Unsubscribed, context, detail, ct);
             }
-            await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.Suppress,
+            await connection.ExecuteAsync(new CommandDefinition(sql.Suppress,
                 new { hash = SuppressionHash(row.Email), reason = "complaint", now = time.GetUtcNow() }, tx, cancellationToken: ct));
         }, ct);
 
@@ -422,27 +427,27 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
 
     // ---- double opt-in tokens (used by ConfirmationTokens) ----
 
-    internal async Task<bool> AddConfirmationTokenAsync(long subscriberId, byte[] tokenHash, DateTimeOffset expiresAt,
-        TimeSpan keepExpiredFor, CancellationToken ct)
+    public async Task<bool> AddConfirmationTokenAsync(long subscriberId, byte[] tokenHash, DateTimeOffset expiresAt,
+        TimeSpan keepExpiredFor, CancellationToken ct = default)
     {
         var now = time.GetUtcNow();
         return await InTransactionAsync(async (connection, tx) =>
         {
-            if (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id = subscriberId }, ct) is null)
+            if (await FindRowAsync(connection, tx, sql.ById, new { id = subscriberId }, ct) is null)
             {
                 return false;
             }
-            await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.PurgeTokens,
+            await connection.ExecuteAsync(new CommandDefinition(sql.PurgeTokens,
                 new { before = now - keepExpiredFor }, tx, cancellationToken: ct));
-            await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.InsertToken,
+            await connection.ExecuteAsync(new CommandDefinition(sql.InsertToken,
                 new { hash = Convert.ToHexStringLower(tokenHash), id = subscriberId, now, expiresAt }, tx, cancellationToken: ct));
             return true;
         }, ct);
     }
 
-    internal async Task<ConfirmationStatus> CheckConfirmationTokenAsync(byte[] tokenHash, CancellationToken ct)
+    public async Task<ConfirmationStatus> CheckConfirmationTokenAsync(byte[] tokenHash, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return StateOf(await FindTokenAsync(connection, null, tokenHash, ct));
     }
 
@@ -450,8 +455,8 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     /// Spends the token and confirms its subscriber (lifting a suppression of the address), or tells why not.
     /// A subscriber already confirmed or paused stays as they are.
     /// </summary>
-    internal async Task<(ConfirmationStatus Status, Subscriber? Subscriber)> RedeemConfirmationTokenAsync(
-        byte[] tokenHash, ConsentContext context, CancellationToken ct)
+    public async Task<(ConfirmationStatus Status, Subscriber? Subscriber)> RedeemConfirmationTokenAsync(
+        byte[] tokenHash, ConsentContext context, CancellationToken ct = default)
     {
         return await InTransactionAsync<(ConfirmationStatus, Subscriber?)>(async (connection, tx) =>
         {
@@ -461,17 +466,17 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             {
                 return (status, null);
             }
-            var row = (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id = token!.SubscriberId }, ct))!;
+            var row = (await FindRowAsync(connection, tx, sql.ById + sql.ForUpdate, new { id = token!.SubscriberId }, ct))!;
             var now = time.GetUtcNow();
-            await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.SpendTokens, new { id = row.Id, now }, tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(sql.SpendTokens, new { id = row.Id, now }, tx, cancellationToken: ct));
             if (row.Status is not (SubscriberStatus.Confirmed or SubscriberStatus.Paused))
             {
                 await SetStatusAsync(connection, tx, row.Id, SubscriberStatus.Confirmed, ct);
                 await AppendEventAsync(connection, tx, row.Id, ConsentEvent.Confirmed, context, null, ct);
-                await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.LiftSuppression,
+                await connection.ExecuteAsync(new CommandDefinition(sql.LiftSuppression,
                     new { hash = SuppressionHash(row.Email) }, tx, cancellationToken: ct));
             }
-            return (ConfirmationStatus.Valid, (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id = row.Id }, ct))!.ToSubscriber());
+            return (ConfirmationStatus.Valid, (await FindRowAsync(connection, tx, sql.ById, new { id = row.Id }, ct))!.ToSubscriber());
         }, ct);
     }
 
@@ -483,20 +488,33 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
 
     async Task<T> InTransactionAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         // Microsoft.Data.Sqlite begins IMMEDIATE: the write lock is taken up front, so the read-then-write below
-        // cannot fail half-way on a lock upgrade when two requests change the same subscriber.
+        // cannot fail half-way on a lock upgrade when two requests change the same subscriber. PostgreSQL locks only
+        // the rows read with sql.ForUpdate, which every read that decides a write uses.
         await using var tx = await connection.BeginTransactionAsync(ct);
         var result = await work(connection, tx);
         await tx.CommitAsync(ct);
         return result;
     }
 
+    /// <summary>
+    /// Transactions that may add subscribers run one at a time, so two of them cannot both find an address free and
+    /// both insert it (the second would fail on the unique index instead of finding the first one's row).
+    /// </summary>
+    async Task LockAdditionsAsync(DbConnection connection, DbTransaction tx, CancellationToken ct)
+    {
+        if (sql.LockAdditions.Length > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(sql.LockAdditions, transaction: tx, cancellationToken: ct));
+        }
+    }
+
     static async Task<Row?> FindRowAsync(DbConnection connection, DbTransaction? tx, string sql, object args, CancellationToken ct) =>
         await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(sql, args, tx, cancellationToken: ct));
 
-    static async Task<TokenRow?> FindTokenAsync(DbConnection connection, DbTransaction? tx, byte[] tokenHash, CancellationToken ct) =>
-        await connection.QuerySingleOrDefaultAsync<TokenRow>(new CommandDefinition(SubscriberQueries.TokenByHash,
+    async Task<TokenRow?> FindTokenAsync(DbConnection connection, DbTransaction? tx, byte[] tokenHash, CancellationToken ct) =>
+        await connection.QuerySingleOrDefaultAsync<TokenRow>(new CommandDefinition(sql.TokenByHash,
             new { hash = Convert.ToHexStringLower(tokenHash) }, tx, cancellationToken: ct));
 
     ConfirmationStatus StateOf(TokenRow? token) =>
@@ -509,13 +527,13 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     async Task<Subscriber?> ChangeAsync(long id, Func<DbConnection, DbTransaction, Row, Task> change, CancellationToken ct) =>
         await InTransactionAsync(async (connection, tx) =>
         {
-            var row = await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct);
+            var row = await FindRowAsync(connection, tx, sql.ById + sql.ForUpdate, new { id }, ct);
             if (row is null)
             {
                 return null;
             }
             await change(connection, tx, row);
-            return (await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct))!.ToSubscriber();
+            return (await FindRowAsync(connection, tx, sql.ById, new { id }, ct))!.ToSubscriber();
         }, ct);
 
     /// <summary>Moves a subscriber as <paramref name="move"/> says (or refuses, changing nothing).</summary>
@@ -532,12 +550,12 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     Task<bool> RemoveAsync(long id, ConsentContext context, bool suppress, CancellationToken ct) =>
         InTransactionAsync(async (connection, tx) =>
         {
-            var row = await FindRowAsync(connection, tx, SubscriberQueries.ById, new { id }, ct);
+            var row = await FindRowAsync(connection, tx, sql.ById + sql.ForUpdate, new { id }, ct);
             if (row is null)
             {
                 return false;
             }
-            await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.Erase, new { id }, tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(sql.Erase, new { id }, tx, cancellationToken: ct));
             // A deleted person who had unsubscribed or bounced stays suppressed: deleting the row must not turn a
             // withdrawn consent into none recorded, which a later import would read as "new, confirmed".
             var reason = suppress ? "erased"
@@ -545,7 +563,7 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
                 : null;
             if (reason is not null)
             {
-                await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.Suppress,
+                await connection.ExecuteAsync(new CommandDefinition(sql.Suppress,
                     new { hash = SuppressionHash(row.Email), reason, now = time.GetUtcNow() }, tx, cancellationToken: ct));
             }
             // The event of an erasure carries nothing personal: no subscriber, no IP address, no user agent.
@@ -561,11 +579,11 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     async Task<IReadOnlyList<long>> InsertAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<NewSubscriber> subscribers,
         ConsentContext context, CancellationToken ct)
     {
-        var inserted = await connection.QueryAsync<Inserted>(new CommandDefinition(SubscriberQueries.Insert,
+        var inserted = await connection.QueryAsync<Inserted>(new CommandDefinition(sql.Insert,
             new { rows = Json(subscribers.Select(s => Profile.Of(0, s))), now = time.GetUtcNow() }, tx, cancellationToken: ct));
         var idOf = inserted.ToDictionary(r => EmailAddressRules.Key(r.Email), r => r.Id, StringComparer.Ordinal);
         var profiles = subscribers.Select(s => Profile.Of(idOf[EmailAddressRules.Key(s.Email)], s)).ToList();
-        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.AddTopics, new { rows = Json(profiles) }, tx, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(sql.AddTopics, new { rows = Json(profiles) }, tx, cancellationToken: ct));
         await AppendEventsAsync(connection, tx, profiles.Select(p => new EventRow(p.Id, CreationEvent(p.Status), null)).ToList(), context, ct);
         return profiles.Select(p => p.Id).ToList();
     }
@@ -610,15 +628,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
     async Task WriteProfilesAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<Profile> profiles, CancellationToken ct)
     {
         var rows = Json(profiles);
-        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.UpdateProfiles, new { rows, now = time.GetUtcNow() }, tx, cancellationToken: ct));
-        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.ClearTopics, new { rows }, tx, cancellationToken: ct));
-        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.AddTopics, new { rows }, tx, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(sql.UpdateProfiles, new { rows, now = time.GetUtcNow() }, tx, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(sql.ClearTopics, new { rows }, tx, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(sql.AddTopics, new { rows }, tx, cancellationToken: ct));
     }
 
     async Task SetStatusAsync(DbConnection connection, DbTransaction tx, long id, string status, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.UpdateStatus,
+        await connection.ExecuteAsync(new CommandDefinition(sql.UpdateStatus,
             new { id, status, now, confirmedAt = status == SubscriberStatus.Confirmed ? now : (DateTimeOffset?)null },
             tx, cancellationToken: ct));
     }
@@ -629,7 +647,7 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
 
     async Task AppendEventsAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<EventRow> events, ConsentContext context,
         CancellationToken ct) =>
-        await connection.ExecuteAsync(new CommandDefinition(SubscriberQueries.AppendEvents, new
+        await connection.ExecuteAsync(new CommandDefinition(sql.AppendEvents, new
         {
             events = Json(events),
             source = context.Source,
@@ -639,15 +657,15 @@ public sealed class SubscriberStore(Db db, TopicCatalog topics, TimeProvider tim
             consentVersion = context.ConsentVersion,
         }, tx, cancellationToken: ct));
 
-    static async Task<bool> IsSuppressedAsync(DbConnection connection, DbTransaction? tx, string email, CancellationToken ct) =>
-        await connection.ExecuteScalarAsync<long>(new CommandDefinition(SubscriberQueries.IsSuppressed,
+    async Task<bool> IsSuppressedAsync(DbConnection connection, DbTransaction? tx, string email, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<long>(new CommandDefinition(sql.IsSuppressed,
             new { hash = SuppressionHash(email) }, tx, cancellationToken: ct)) > 0;
 
-    static async Task<HashSet<string>> SuppressionHashesAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct) =>
-        (await connection.QueryAsync<string>(new CommandDefinition(SubscriberQueries.SuppressionHashes, transaction: tx, cancellationToken: ct)))
+    async Task<HashSet<string>> SuppressionHashesAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct) =>
+        (await connection.QueryAsync<string>(new CommandDefinition(sql.SuppressionHashes, transaction: tx, cancellationToken: ct)))
             .ToHashSet(StringComparer.Ordinal);
 
-    static async Task RefuseSuppressedAsync(DbConnection connection, DbTransaction tx, string email, CancellationToken ct)
+    async Task RefuseSuppressedAsync(DbConnection connection, DbTransaction tx, string email, CancellationToken ct)
     {
         if (await IsSuppressedAsync(connection, tx, email, ct))
         {

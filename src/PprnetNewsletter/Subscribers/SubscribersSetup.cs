@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Subscribers;
 
@@ -9,10 +10,11 @@ public static class SubscribersSetup
     public static IHostApplicationBuilder AddSubscribers(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<TokenOptions>(TokenOptions.Section);
-        builder.Services.AddSingleton<SubscriberStore>();
+        builder.AddStore<ISubscriberStore, SqliteSubscriberStore, PgSubscriberStore>();
         builder.Services.AddSingleton<TopicChoices>();
         builder.Services.AddSingleton<SubscriberCsv>();
         builder.Services.AddSingleton<ConfirmationTokens>();
+        builder.AddStore<ITokenKeyStore, SqliteTokenKeyStore, PgTokenKeyStore>();
         builder.Services.AddSingleton<TokenKeys>();
         builder.Services.AddSingleton<LinkTokens>();
         builder.Services.AddSingleton<SubscriberLinks>();
@@ -53,7 +55,7 @@ public static class SubscribersSetup
                     : "Choose what the subscriber reads: --topics A,B (slugs or names; see 'pprnet topics') or --all-topics.");
             }
             var selection = all ? TopicSelection.All : await services.GetRequiredService<TopicChoices>().ParseAsync(topicText);
-            var added = await services.GetRequiredService<SubscriberStore>().AddAsync(
+            var added = await services.GetRequiredService<ISubscriberStore>().AddAsync(
                 new NewSubscriber(parsed.GetValue(email)!, parsed.GetValue(name) ?? "", selection), ConsentContext.Admin, ct);
             Console.WriteLine($"Added {added.Email} (id {added.Id}), confirmed, {DescribeTopics(added)}.");
             return ExitCodes.Success;
@@ -72,7 +74,7 @@ public static class SubscribersSetup
             const string Row = "{0,-40}  {1,-30}  {2,-12}  {3}";
             // The first row is read before the header is printed: a bad filter fails there, and its message goes to
             // standard error alone, with nothing half-printed on standard output.
-            await using var rows = services.GetRequiredService<SubscriberStore>().StreamAllAsync(filter, ct).GetAsyncEnumerator(ct);
+            await using var rows = services.GetRequiredService<ISubscriberStore>().StreamAllAsync(filter, ct).GetAsyncEnumerator(ct);
             var more = await rows.MoveNextAsync();
             Console.WriteLine(Row, "EMAIL", "NAME", "STATUS", "TOPICS");
             var count = 0;

@@ -5,7 +5,7 @@ namespace PprnetNewsletter.Subscribers;
 
 /// <summary>
 /// Keys for the HMAC of unsubscribe and preference links. With none configured, one is generated once into
-/// token-keys.json next to the database. To rotate: add a new key id, make it current, and keep the old one
+/// token-keys.json next to the SQLite database, or into the token_keys table of a PostgreSQL database. To rotate: add a new key id, make it current, and keep the old one
 /// for as long as links signed with it must work (unsubscribe links: forever, in practice).
 /// </summary>
 public sealed partial class TokenOptions : IValidatableObject

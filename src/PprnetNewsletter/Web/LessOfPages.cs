@@ -27,7 +27,7 @@ public static class LessOfPages
                 : UnknownTopic(token);
         });
 
-        less.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, TopicCatalog topics, CancellationToken ct) =>
+        less.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, ISubscriberStore subscribers, TopicCatalog topics, CancellationToken ct) =>
         {
             if (await PreferencePages.FindAsync(token, links, ct) is not { } subscriber)
             {

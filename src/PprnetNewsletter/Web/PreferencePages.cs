@@ -35,7 +35,7 @@ public static class PreferencePages
             return Pages.Show("preferences", await PageAsync(token, subscriber, topics, Notices.GetValueOrDefault(done ?? "")));
         });
 
-        preferences.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers,
+        preferences.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, ISubscriberStore subscribers,
             TopicCatalog topics, CancellationToken ct) =>
         {
             if (await FindAsync(token, links, ct) is not { } subscriber)
@@ -55,14 +55,14 @@ public static class PreferencePages
             return Done(token, "saved");
         });
 
-        preferences.MapPost("/pause", (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapPost("/pause", (string token, HttpContext http, SubscriberLinks links, ISubscriberStore subscribers, CancellationToken ct) =>
             ChangeAsync(token, http, links, "paused", subscribers.PauseAsync, ct));
-        preferences.MapPost("/resume", (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapPost("/resume", (string token, HttpContext http, SubscriberLinks links, ISubscriberStore subscribers, CancellationToken ct) =>
             ChangeAsync(token, http, links, "resumed", subscribers.ResumeAsync, ct));
-        preferences.MapPost("/unsubscribe", (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapPost("/unsubscribe", (string token, HttpContext http, SubscriberLinks links, ISubscriberStore subscribers, CancellationToken ct) =>
             ChangeAsync(token, http, links, "unsubscribed", subscribers.UnsubscribeAsync, ct));
 
-        preferences.MapGet("/data", async (string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapGet("/data", async (string token, SubscriberLinks links, ISubscriberStore subscribers, CancellationToken ct) =>
         {
             if (await links.ResolveAsync(token, LinkPurpose.Preferences, ct) is not { } id
                 || await subscribers.ExportPersonalDataAsync(id, ct) is not { } data)
@@ -77,7 +77,7 @@ public static class PreferencePages
                 ? Pages.Show("erase", new ErasePage { Title = "Erase your data", Token = token, Email = subscriber.Email })
                 : Unknown());
 
-        preferences.MapPost("/erase", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+        preferences.MapPost("/erase", async (string token, HttpContext http, SubscriberLinks links, ISubscriberStore subscribers, CancellationToken ct) =>
         {
             if (await FindAsync(token, links, ct) is not { } subscriber)
             {

@@ -30,7 +30,7 @@ public static class SubscribePages
         return app;
     }
 
-    static async Task<IResult> SubscribeAsync(HttpContext http, TopicCatalog topics, SubscriberStore subscribers,
+    static async Task<IResult> SubscribeAsync(HttpContext http, TopicCatalog topics, ISubscriberStore subscribers,
         ConfirmationTokens tokens, SubscriptionMail mail, CancellationToken ct)
     {
         var form = await WebForms.ReadAsync(http);

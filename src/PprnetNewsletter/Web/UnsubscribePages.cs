@@ -17,12 +17,12 @@ public static class UnsubscribePages
         // The page shows where the subscription stands now: after a one-click unsubscribe (by the mail provider, or
         // this page's button) it says so, rather than offering the button again. A deleted or erased subscriber's link
         // opens nothing (404), as does a link whose id may be someone else's.
-        unsubscribe.MapGet("/", async (string token, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+        unsubscribe.MapGet("/", async (string token, SubscriberLinks links, ISubscriberStore subscribers, CancellationToken ct) =>
             await links.ResolveAsync(token, LinkPurpose.Unsubscribe, ct) is { } id && await subscribers.GetAsync(id, ct) is { } subscriber
                 ? Pages.Show("unsubscribe", new UnsubscribePage { Title = "Unsubscribe", Token = token, Status = subscriber.Status })
                 : PreferencePages.Unknown());
 
-        unsubscribe.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, SubscriberStore subscribers, CancellationToken ct) =>
+        unsubscribe.MapPost("/", async (string token, HttpContext http, SubscriberLinks links, ISubscriberStore subscribers, CancellationToken ct) =>
         {
             // A deleted or erased subscriber's link opens nothing (404), as does a link whose id may be someone else's.
             if (await links.ResolveAsync(token, LinkPurpose.Unsubscribe, ct) is not { } id)

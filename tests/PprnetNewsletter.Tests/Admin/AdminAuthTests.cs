@@ -47,7 +47,7 @@ public class AdminAuthTests
                 Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
             }
         }
-        Assert.Equal(0, await test.Get<PprnetNewsletter.Subscribers.SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<PprnetNewsletter.Subscribers.ISubscriberStore>().CountAsync());
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace PprnetNewsletter.Tests.Admin;
 public class EditionApiTests
 {
     static async Task AddAsync(TestApp test, string email, TopicSelection? topics = null) =>
-        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber(email, "", topics ?? TopicSelection.All), ConsentContext.Admin);
+        await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber(email, "", topics ?? TopicSelection.All), ConsentContext.Admin);
 
     [Fact]
     public async Task The_three_resends_go_through_the_api_failed_rows_new_subscribers_and_one_subscriber()

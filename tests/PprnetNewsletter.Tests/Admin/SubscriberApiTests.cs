@@ -38,7 +38,7 @@ public class SubscriberApiTests
 
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"admin/api/subscribers/{ana.Id}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"admin/api/subscribers/{ana.Id}")).StatusCode);
-        var events = await test.Get<SubscriberStore>().ConsentEventsAsync(ana.Id);
+        var events = await test.Get<ISubscriberStore>().ConsentEventsAsync(ana.Id);
         Assert.Empty(events);
     }
 
@@ -65,7 +65,7 @@ public class SubscriberApiTests
         var malformed = await client.PostAsync("admin/api/subscribers", new StringContent("{\"email\":", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
         Assert.Equal("application/problem+json", malformed.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public class SubscriberApiTests
             new StringContent("email,name,topics\ncy@example.org,Cy,all\nnope,X,all\n", Encoding.UTF8, "text/csv"));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("line 3", (await bad.Content.ReadFromJsonAsync<ProblemDetails>())!.Detail);
-        Assert.Null(await test.Get<SubscriberStore>().FindByEmailAsync("cy@example.org"));
+        Assert.Null(await test.Get<ISubscriberStore>().FindByEmailAsync("cy@example.org"));
     }
 
     [Fact]

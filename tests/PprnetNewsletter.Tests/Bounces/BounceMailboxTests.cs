@@ -37,7 +37,7 @@ public class BounceMailboxTests
     }
 
     internal static async Task<string> StatusAsync(TestApp test, string email) =>
-        (await test.Get<SubscriberStore>().FindByEmailAsync(email))!.Status;
+        (await test.Get<ISubscriberStore>().FindByEmailAsync(email))!.Status;
 
     [Fact]
     public async Task Each_kind_of_report_is_acted_on_moved_never_deleted_and_a_second_pass_changes_nothing()
@@ -98,8 +98,8 @@ public class BounceMailboxTests
         Assert.Contains(events, e => e is ("reader5@example.org", "unsubscribed", "complaint", _));
         Assert.Contains(events, e => e is ("reader6@example.org", "unsubscribed", "mailto", _));
         Assert.DoesNotContain(events, e => e.Email is "reader7@example.org" or "reader8@example.org" && e.Event != "confirmed");
-        Assert.True(await test.Get<SubscriberStore>().IsSuppressedAsync("reader5@example.org"));
-        Assert.False(await test.Get<SubscriberStore>().IsSuppressedAsync("reader6@example.org"));
+        Assert.True(await test.Get<ISubscriberStore>().IsSuppressedAsync("reader5@example.org"));
+        Assert.False(await test.Get<ISubscriberStore>().IsSuppressedAsync("reader6@example.org"));
 
         // The ledger rows of the permanent bounces are failed with the diagnostic; the others stay sent.
         var rows = (await QueryAsync<(string Email, string State, string? Error)>(test, """
@@ -156,8 +156,8 @@ public class BounceMailboxTests
         Assert.Equal(3, (await dovecot.ContentsAsync())[BounceMailbox.ProcessedFolder].Count);
 
         // The report holds the address: erasing the subscriber removes it too.
-        var reader = (await test.Get<SubscriberStore>().FindByEmailAsync("reader1@example.org"))!;
-        Assert.True(await test.Get<SubscriberStore>().EraseAsync(reader.Id, ConsentContext.Admin));
+        var reader = (await test.Get<ISubscriberStore>().FindByEmailAsync("reader1@example.org"))!;
+        Assert.True(await test.Get<ISubscriberStore>().EraseAsync(reader.Id, ConsentContext.Admin));
         Assert.Equal(0, await ScalarAsync<long>(test, "SELECT count(*) FROM bounce_reports"));
 
         // A bounce about the erased subscriber arriving later is kept about nobody, not an error every poll.
@@ -174,7 +174,7 @@ public class BounceMailboxTests
         var config = dovecot.ClientConfig();
         config["Bounces:PollInterval"] = "00:00:05";
         await using var test = await TestApp.StartWebAsync(config);
-        var reader = await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("reader@example.org", "", TopicSelection.All), ConsentContext.Admin);
+        var reader = await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("reader@example.org", "", TopicSelection.All), ConsentContext.Admin);
         var mailto = $"unsubscribe-{test.Get<LinkTokens>().Create(reader.Id, LinkPurpose.Unsubscribe)}";
 
         await dovecot.AppendAsync(System.Text.Encoding.UTF8.GetBytes(

@@ -23,12 +23,12 @@ public class WebhookTests
     static async Task<(TestApp Test, HttpClient Client, long SubscriberId)> StartAsync(Dictionary<string, string?> config)
     {
         var test = await TestApp.StartWebAsync(config);
-        var subscriber = await test.Get<SubscriberStore>().AddAsync(
+        var subscriber = await test.Get<ISubscriberStore>().AddAsync(
             new NewSubscriber(Reader, "Reader", TopicSelection.All), ConsentContext.Admin);
         return (test, test.CreateClient(), subscriber.Id);
     }
 
-    static async Task<string> StatusAsync(TestApp test) => (await test.Get<SubscriberStore>().FindByEmailAsync(Reader))!.Status;
+    static async Task<string> StatusAsync(TestApp test) => (await test.Get<ISubscriberStore>().FindByEmailAsync(Reader))!.Status;
 
     static async Task<long> ChangesAsync(TestApp test)
     {
@@ -146,7 +146,7 @@ public class WebhookTests
 
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, "/webhooks/postmark", complaint, r => As(r, "postmark", "s3cret-hook"))).Status);
         Assert.Equal("unsubscribed", await StatusAsync(test));
-        Assert.True(await test.Get<SubscriberStore>().IsSuppressedAsync(Reader));
+        Assert.True(await test.Get<ISubscriberStore>().IsSuppressedAsync(Reader));
         var changes = await ChangesAsync(test);
         Assert.Equal("""{"handled":0,"replays":1}""",
             (await PostAsync(client, "/webhooks/postmark", complaint, r => As(r, "postmark", "s3cret-hook"))).Body);
@@ -243,7 +243,7 @@ public class WebhookTests
 
         // The signature of an event that is no report (a delivery) is not to be taken again either, with a complaint
         // about somebody else written into its body.
-        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("other@example.org", "", TopicSelection.All), ConsentContext.Admin);
+        await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("other@example.org", "", TopicSelection.All), ConsentContext.Admin);
         var delivered = Body(signingKey, "t2", "delivered", "other@example.org");
         Assert.Equal("""{"handled":0,"replays":0}""", (await PostAsync(client, "/webhooks/mailgun", delivered)).Body);
         var forged = System.Text.Json.Nodes.JsonNode.Parse(delivered)!;
@@ -251,6 +251,6 @@ public class WebhookTests
         changes = await ChangesAsync(test);
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, "/webhooks/mailgun", forged.ToJsonString())).Status);
         Assert.Equal(changes, await ChangesAsync(test));
-        Assert.Equal("confirmed", (await test.Get<SubscriberStore>().FindByEmailAsync("other@example.org"))!.Status);
+        Assert.Equal("confirmed", (await test.Get<ISubscriberStore>().FindByEmailAsync("other@example.org"))!.Status);
     }
 }

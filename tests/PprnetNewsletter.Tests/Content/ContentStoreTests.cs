@@ -48,7 +48,7 @@ public class ContentStoreTests
                 """);
         }
 
-        var found = await test.Get<SubscriberStore>().FindByEmailAsync(" ann@EXAMPLE.org ");
+        var found = await test.Get<ISubscriberStore>().FindByEmailAsync(" ann@EXAMPLE.org ");
 
         Assert.NotNull(found);
         Assert.Equal(5, found.Id);

@@ -96,7 +96,7 @@ public class MailQueueTests
         Assert.True(Arrived(smtp, "ana@example.org"), "the confirmation never arrived");
         smtp.Down = true;
         await SubscribeAsync(test, "ben@example.org");
-        var subscribers = test.Get<PprnetNewsletter.Subscribers.SubscriberStore>();
+        var subscribers = test.Get<PprnetNewsletter.Subscribers.ISubscriberStore>();
         var ben = await subscribers.FindByEmailAsync("ben@example.org");
 
         Assert.NotNull(ben);

@@ -33,9 +33,9 @@ public partial class CleanMailTests(ITestOutputHelper output)
         {
             ["digest"] = RoundTrip(edition.Compose(await RecipientAsync(test, Ann), 0)!).Raw,
             ["nothing on your topics"] = RoundTrip(edition.Compose(await RecipientAsync(test, Carol), 0)!).Raw,
-            ["confirmation"] = RoundTrip(await emails.ConfirmationAsync((await test.Get<SubscriberStore>().GetAsync(Dan))!,
+            ["confirmation"] = RoundTrip(await emails.ConfirmationAsync((await test.Get<ISubscriberStore>().GetAsync(Dan))!,
                 "Jx7kQm2_Zr9-Vb4nLc8tWp3sYd6hFa1eGu5oKi0R")).Raw,
-            ["manage preferences"] = RoundTrip(await emails.ManagePreferencesAsync((await test.Get<SubscriberStore>().GetAsync(Bob))!)).Raw,
+            ["manage preferences"] = RoundTrip(await emails.ManagePreferencesAsync((await test.Get<ISubscriberStore>().GetAsync(Bob))!)).Raw,
         };
     }
 

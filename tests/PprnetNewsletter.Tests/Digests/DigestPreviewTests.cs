@@ -21,7 +21,7 @@ public class DigestPreviewTests
         await test.Get<SummaryImporter>().ImportAsync(SampleMonth("2023-01"));
         var topics = test.Get<TopicCatalog>();
         var ids = new[] { (await topics.FindAsync("Empathy"))!.Id, (await topics.FindAsync("outcomes-and-deterioration"))!.Id };
-        await test.Get<SubscriberStore>().AddAsync(
+        await test.Get<ISubscriberStore>().AddAsync(
             new NewSubscriber("ann.smith@example.org", "Dr. Ann Smith", TopicSelection.Of(ids)), ConsentContext.Admin);
         var folder = Path.Combine(test.Folder, "preview");
 

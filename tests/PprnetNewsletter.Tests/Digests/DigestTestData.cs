@@ -86,7 +86,7 @@ static class DigestTestData
 
     public static async Task<Recipient> RecipientAsync(TestApp test, long subscriberId)
     {
-        var s = (await test.Get<SubscriberStore>().GetAsync(subscriberId))!;
+        var s = (await test.Get<ISubscriberStore>().GetAsync(subscriberId))!;
         return new Recipient(s.Id, s.Email, s.Name, s.AllTopics, s.TopicIds);
     }
 

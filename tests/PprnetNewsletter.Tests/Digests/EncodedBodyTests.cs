@@ -77,7 +77,7 @@ public class EncodedBodyTests
         await using var test = await TestApp.CreateAsync();
         await SeedAsync(test);
         var emails = test.Get<SubscriptionEmails>();
-        var dan = (await test.Get<SubscriberStore>().GetAsync(Dan))! with { Name = "Dan =?utf-8?q?x?= Ōtomo & <b>", Email = "dan=x&y@example.org" };
+        var dan = (await test.Get<ISubscriberStore>().GetAsync(Dan))! with { Name = "Dan =?utf-8?q?x?= Ōtomo & <b>", Email = "dan=x&y@example.org" };
 
         foreach (var sent in new[] { await emails.ConfirmationAsync(dan, "tok_EN-123"), await emails.ManagePreferencesAsync(dan) })
         {

@@ -15,7 +15,7 @@ public class SubscriptionEmailTests
     {
         await using var test = await TestApp.CreateAsync();
         await SeedAsync(test);
-        var dan = (await test.Get<SubscriberStore>().GetAsync(Dan))!;
+        var dan = (await test.Get<ISubscriberStore>().GetAsync(Dan))!;
 
         var (message, _) = RoundTrip(await Emails(test).ConfirmationAsync(dan, "abc_DEF-123"));
 
@@ -38,7 +38,7 @@ public class SubscriptionEmailTests
     {
         await using var test = await TestApp.CreateAsync();
         await SeedAsync(test);
-        var bob = (await test.Get<SubscriberStore>().GetAsync(Bob))!;
+        var bob = (await test.Get<ISubscriberStore>().GetAsync(Bob))!;
 
         var (message, _) = RoundTrip(await Emails(test).ManagePreferencesAsync(bob));
 

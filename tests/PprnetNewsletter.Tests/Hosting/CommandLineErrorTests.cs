@@ -140,7 +140,7 @@ public class CommandLineErrorTests
     {
         await using var test = await TestApp.CreateAsync();
         await test.Get<SummaryImporter>().ImportAsync(SampleFolder);
-        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
+        await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
 
         var status = await PprnetAsync(test, "digest", "status", "2022-12");
         var list = await PprnetAsync(test, "subscribers", "list");
@@ -154,7 +154,7 @@ public class CommandLineErrorTests
     {
         await using var test = await TestApp.CreateAsync();
         await test.Get<SummaryImporter>().ImportAsync(SampleFolder);
-        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
+        await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
 
         var run = await PprnetAsync(test, "digest", "send", "2023-03");
 

@@ -26,7 +26,7 @@ public class ObservabilityTests
         await using var _ = test;
         using var __ = admin;
         await SampleContent.ImportAsync(test);
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         await store.AddAsync(new NewSubscriber("ana@example.org", "", TopicSelection.All), ConsentContext.Admin);
         await store.AddAsync(new NewSubscriber("ben@example.org", "", TopicSelection.All), ConsentContext.Admin);
         await store.AddAsync(new NewSubscriber("cy@example.org", "", TopicSelection.All, SubscriberStatus.Paused), ConsentContext.Admin);

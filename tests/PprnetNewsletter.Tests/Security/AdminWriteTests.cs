@@ -47,7 +47,7 @@ public class AdminWriteTests
         var response = await client.PutAsJsonAsync($"admin/api/subscribers/{ann.Id}", new SubscriberInput(null, "Ann Lee", "all", "paused"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var stored = (await test.Get<SubscriberStore>().GetAsync(ann.Id))!;
+        var stored = (await test.Get<ISubscriberStore>().GetAsync(ann.Id))!;
         Assert.Equal(("Ann Lee", true, SubscriberStatus.Paused), (stored.Name, stored.AllTopics, stored.Status));
     }
 
@@ -68,7 +68,7 @@ public class AdminWriteTests
             var problem = (await response.Content.ReadFromJsonAsync<HttpValidationProblemDetails>())!;
             Assert.Equal(["email", "name", "status", "topics"], problem.Errors.Keys.Order());
         }
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
     }
 
     [Fact]
@@ -102,7 +102,7 @@ public class SuppressionTests
         var (test, client) = await AdminClient.StartAsync();
         await using var _ = test;
         using var __ = client;
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         var ann = await store.AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All, status), ConsentContext.Admin);
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"admin/api/subscribers/{ann.Id}")).StatusCode);
         var before = StoredState.Read(test);
@@ -121,7 +121,7 @@ public class SuppressionTests
     public async Task A_deleted_confirmed_subscriber_can_be_added_again()
     {
         await using var test = await TestApp.CreateAsync();
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         var ann = await store.AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
         await store.DeleteAsync(ann.Id, ConsentContext.Admin);
 

@@ -47,7 +47,7 @@ public class CsvImportMemoryTests
         Assert.Contains("250 problems in all; the first 100 are listed", detail);
         Assert.Contains("line 101:", detail);
         Assert.DoesNotContain("line 102:", detail);
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public class CsvImportMemoryTests
         Assert.True(hugeRun.Error.Length < 64 * 1024, $"{hugeRun.Error.Length} characters of error");
         Console.WriteLine($"Command line refusing a 64 MB bad CSV: peak {hugePeak / 1e6:N0} MB; a 1 KB one: {tinyPeak / 1e6:N0} MB.");
         Assert.True(hugePeak - tinyPeak <= MaxGrowth, $"peak {hugePeak / 1e6:N0} MB against {tinyPeak / 1e6:N0} MB for a tiny file");
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
     }
 
     static async Task<(PprnetRun Run, long Peak)> ImportAsync(TestApp test, string csv)

@@ -45,7 +45,7 @@ public class DeceptiveInputTests
         var (test, admin) = await AdminClient.StartAsync();
         await using var _ = test;
         using var __ = admin;
-        var ann = await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
+        var ann = await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
         var token = test.Get<LinkTokens>().Create(ann.Id, LinkPurpose.Preferences);
         using var visitor = new WebSession(test);
         var before = StoredState.Read(test);

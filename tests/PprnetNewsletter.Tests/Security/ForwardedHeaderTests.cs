@@ -31,8 +31,8 @@ public class ForwardedHeaderTests
         }
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
-        var first = (await test.Get<SubscriberStore>().FindByEmailAsync("a0@example.org"))!;
-        Assert.Equal("127.0.0.1", (await test.Get<SubscriberStore>().ConsentEventsAsync(first.Id))[0].Ip);
+        var first = (await test.Get<ISubscriberStore>().FindByEmailAsync("a0@example.org"))!;
+        Assert.Equal("127.0.0.1", (await test.Get<ISubscriberStore>().ConsentEventsAsync(first.Id))[0].Ip);
     }
 
     [Fact]
@@ -50,8 +50,8 @@ public class ForwardedHeaderTests
         var plain = await test.CreateClient().GetAsync("");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var ann = (await test.Get<SubscriberStore>().FindByEmailAsync("ann@example.org"))!;
-        Assert.Equal("203.0.113.7", (await test.Get<SubscriberStore>().ConsentEventsAsync(ann.Id))[0].Ip);
+        var ann = (await test.Get<ISubscriberStore>().FindByEmailAsync("ann@example.org"))!;
+        Assert.Equal("203.0.113.7", (await test.Get<ISubscriberStore>().ConsentEventsAsync(ann.Id))[0].Ip);
         var cookie = Assert.Single(page.Headers.GetValues("Set-Cookie"), c => c.StartsWith("pprnet-antiforgery", StringComparison.Ordinal));
         Assert.Contains("secure", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("secure", Assert.Single(plain.Headers.GetValues("Set-Cookie")), StringComparison.OrdinalIgnoreCase);

@@ -32,7 +32,7 @@ public sealed partial class HostileSweepFixture : IAsyncLifetime
             ["Web:TokenLimitPerMinute"] = "100000",
         });
         await SampleContent.ImportAsync(Test);
-        var ann = await Test.Get<SubscriberStore>().AddAsync(
+        var ann = await Test.Get<ISubscriberStore>().AddAsync(
             new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
         var links = Test.Get<LinkTokens>();
         Visitor = new WebSession(Test);

@@ -65,14 +65,14 @@ public class LinkIdentityTests
             Assert.DoesNotContain("bob@example.org", await response.Content.ReadAsStringAsync());
         }
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync($"u/{unsubscribe}", OneClick())).StatusCode);
-        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<SubscriberStore>().GetAsync(second.Id))!.Status);
+        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<ISubscriberStore>().GetAsync(second.Id))!.Status);
     }
 
     [Fact]
     public async Task Ids_are_never_handed_out_twice_even_when_a_raw_insert_tries()
     {
         await using var test = await TestApp.CreateAsync();
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         var ann = await store.AddAsync(new NewSubscriber("ann@example.org", "", TopicSelection.All), ConsentContext.Admin);
         await store.EraseAsync(ann.Id, ConsentContext.Admin);
 
@@ -164,7 +164,7 @@ public class LinkIdentityTests
         var database = await LegacyDatabaseAsync();
         await using var test = await TestApp.StartWebAsync(Keyed(database));
         using var client = test.CreateClient();
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         var x = (await store.FindByEmailAsync("x@example.org"))!;
         var b = (await store.FindByEmailAsync("b@example.org"))!;
         var c = (await store.FindByEmailAsync("c@example.org"))!;

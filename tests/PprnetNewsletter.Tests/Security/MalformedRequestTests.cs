@@ -14,7 +14,7 @@ public class MalformedRequestTests
     static async Task<(TestApp Test, string Token)> StartWithSubscriberAsync()
     {
         var test = await TestApp.StartWebAsync();
-        var ann = await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
+        var ann = await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ann@example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
         return (test, test.Get<LinkTokens>().Create(ann.Id, LinkPurpose.Preferences));
     }
 

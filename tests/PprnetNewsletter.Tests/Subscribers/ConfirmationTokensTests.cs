@@ -11,12 +11,12 @@ public class ConfirmationTokensTests
 {
     static readonly ConsentContext Web = new(ConsentSource.Form, "203.0.113.9", "Mozilla/5.0 (test)", "consent-v2");
 
-    sealed record Setup(TestApp Test, FakeTimeProvider Time, SubscriberStore Store, ConfirmationTokens Tokens, long PendingId);
+    sealed record Setup(TestApp Test, FakeTimeProvider Time, ISubscriberStore Store, ConfirmationTokens Tokens, long PendingId);
 
     static async Task<Setup> PendingSubscriberAsync(TestApp test)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
-        var store = new SubscriberStore(test.Get<Db>(), test.Get<TopicCatalog>(), time);
+        var store = new SqliteSubscriberStore(test.Get<Db>(), test.Get<TopicCatalog>(), time);
         var pending = await store.SubscribeAsync("ann@example.org", "Ann", TopicSelection.All, Web);
         return new Setup(test, time, store, new ConfirmationTokens(store, time), pending.Subscriber.Id);
     }

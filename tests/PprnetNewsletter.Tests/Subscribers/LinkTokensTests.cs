@@ -97,7 +97,7 @@ public class LinkTokensTests
     public async Task Without_configured_keys_one_is_generated_once_next_to_the_database_and_reused()
     {
         await using var first = await TestApp.CreateAsync();
-        var keyFile = Path.Combine(first.Folder, TokenKeys.FileName);
+        var keyFile = Path.Combine(first.Folder, SqliteTokenKeyStore.FileName);
         Assert.False(File.Exists(keyFile));
 
         var token = first.Get<LinkTokens>().Create(11, LinkPurpose.Preferences);
@@ -120,7 +120,7 @@ public class LinkTokensTests
     {
         await using var test = await TestApp.CreateAsync();
         var db = test.Get<PprnetNewsletter.Storage.Db>();
-        var logger = test.Get<ILoggerFactory>().CreateLogger<TokenKeys>();
+        var logger = test.Get<ILoggerFactory>().CreateLogger<SqliteTokenKeyStore>();
         var options = Options.Create(new TokenOptions());
 
         // Each TokenKeys is what a separate process would build; they race to create the same file, all let go at once.
@@ -128,14 +128,14 @@ public class LinkTokensTests
         using var start = new Barrier(rings.Length);
         var threads = Enumerable.Range(0, rings.Length).Select(i => new Thread(() =>
         {
-            var keys = new TokenKeys(options, db, logger);
+            var keys = new TokenKeys(options, new SqliteTokenKeyStore(db, logger));
             start.SignalAndWait();
             rings[i] = keys.Ring;
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
 
-        var file = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(test.Folder, TokenKeys.FileName)));
+        var file = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(test.Folder, SqliteTokenKeyStore.FileName)));
         var stored = Convert.FromBase64String(file.RootElement.GetProperty("keys").GetProperty(TokenKeys.GeneratedKeyId).GetString()!);
         Assert.All(rings, ring => Assert.Equal(stored, ring.Current));
         Assert.Single(Directory.GetFiles(test.Folder, "token-keys*"));

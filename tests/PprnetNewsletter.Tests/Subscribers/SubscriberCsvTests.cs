@@ -22,7 +22,7 @@ public class SubscriberCsvTests
     {
         var catalog = test.Get<TopicCatalog>();
         var all = new List<string>();
-        await foreach (var s in test.Get<SubscriberStore>().StreamAllAsync())
+        await foreach (var s in test.Get<ISubscriberStore>().StreamAllAsync())
         {
             var topics = new List<string>();
             foreach (var id in s.TopicIds)
@@ -48,7 +48,7 @@ public class SubscriberCsvTests
 
         Assert.Equal(ExitCodes.Success, exit);
         Assert.Equal(["Ann@example.org|Ann Lee|confirmed|attendance-attrition-and-drop-out,empathy,training"], await EveryoneAsync(test));
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         var consent = Assert.Single(await store.ConsentEventsAsync((await store.FindByEmailAsync("ann@example.org"))!.Id));
         Assert.Equal((ConsentEvent.Confirmed, ConsentSource.Admin), (consent.Event, consent.Source));
     }
@@ -68,7 +68,7 @@ public class SubscriberCsvTests
 
         Assert.Equal(ExitCodes.BadInput, await test.RunCliAsync(args));
 
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public class SubscriberCsvTests
     public async Task Export_then_import_into_a_fresh_database_gives_the_same_subscribers_and_topics()
     {
         await using var source = await TestApp.CreateAsync();
-        var store = source.Get<SubscriberStore>();
+        var store = source.Get<ISubscriberStore>();
         var choices = source.Get<TopicChoices>();
         await store.AddAsync(new NewSubscriber("ann@example.org", "Lee, Ann \"Dr\"", await choices.ParseAsync("empathy;attendance-attrition-and-drop-out")), ConsentContext.Admin);
         await store.AddAsync(new NewSubscriber("Bob@Example.org", "=HYPERLINK(\"x\")", TopicSelection.All), ConsentContext.Admin);
@@ -138,7 +138,7 @@ public class SubscriberCsvTests
             l => Assert.Contains("line 8: topics: no topics given", l),
             l => Assert.Contains("line 9: topics: 'Empathie' is not a topic (closest: 'Empathy')", l),
             l => Assert.Contains("line 12: the name contains a control character", l));
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
     }
 
     [Theory]
@@ -153,14 +153,14 @@ public class SubscriberCsvTests
 
         Assert.Contains("line 1 must be the header 'email,name,topics'", error.Message);
         Assert.Contains(message, error.Message);
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
     }
 
     [Fact]
     public async Task Existing_addresses_in_any_case_are_updated_and_counted_with_csv_consent_events()
     {
         await using var test = await TestApp.CreateAsync();
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         var ann = await store.AddAsync(new NewSubscriber("A@Example.org", "Ann", TopicSelection.All), ConsentContext.Admin);
         await store.AddAsync(new NewSubscriber("same@example.org", "Same", TopicSelection.All), ConsentContext.Admin);
         var gone = await store.AddAsync(new NewSubscriber("gone@example.org", "Gone", TopicSelection.All), ConsentContext.Admin);
@@ -186,7 +186,7 @@ public class SubscriberCsvTests
     public async Task An_erased_address_in_a_file_is_reported_and_nothing_is_imported()
     {
         await using var test = await TestApp.CreateAsync();
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         var erased = await store.AddAsync(new NewSubscriber("erased@example.org", "", TopicSelection.All), ConsentContext.Admin);
         await store.EraseAsync(erased.Id, ConsentContext.Admin);
 
@@ -204,6 +204,6 @@ public class SubscriberCsvTests
         var error = await ImportFailsAsync(test, "email,name,topics\nok@example.org,\"Ann\" Lee,all\n");
 
         Assert.Contains("line 2: badly quoted or broken row", error.Message);
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
     }
 }

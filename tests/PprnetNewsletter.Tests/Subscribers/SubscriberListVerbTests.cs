@@ -32,7 +32,7 @@ public class SubscriberListVerbTests
     public async Task List_shows_address_name_status_and_topic_count_or_all_with_filters()
     {
         await using var test = await TestApp.CreateAsync();
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         await store.AddAsync(new NewSubscriber("ann@example.org", "Ann Lee", await test.Get<TopicChoices>().ParseAsync("empathy;training")), ConsentContext.Admin);
         var bob = await store.AddAsync(new NewSubscriber("bob@example.org", "Bob", TopicSelection.All), ConsentContext.Admin);
         await store.PauseAsync(bob.Id, ConsentContext.Admin);

@@ -17,7 +17,7 @@ public class SubscriberStoreTests
     /// <summary>A subscriber's values, comparable (the record holds its topic list by reference).</summary>
     static object Values(Subscriber? s) => (s!.Id, s.Email, s.Name, s.Status, s.Topics, s.CreatedAt, s.ConfirmedAt);
 
-    static SubscriberStore StoreOf(TestApp test, TimeProvider time) => new(test.Get<Db>(), test.Get<TopicCatalog>(), time);
+    static ISubscriberStore StoreOf(TestApp test, TimeProvider time) => new SqliteSubscriberStore(test.Get<Db>(), test.Get<TopicCatalog>(), time);
 
     static async Task<TopicSelection> TopicsAsync(TestApp test, params string[] slugs)
     {

@@ -54,7 +54,7 @@ public class AccessibilityTests
     {
         await using var test = await TestApp.StartWebAsync();
         await SampleContent.ImportAsync(test);
-        var ana = await test.Get<SubscriberStore>().AddAsync(
+        var ana = await test.Get<ISubscriberStore>().AddAsync(
             new NewSubscriber("ana@example.org", "Ana", await test.Get<TopicChoices>().ParseAsync("depression-and-depressive-symptoms;client-factors")), ConsentContext.Admin);
         await test.Get<EditionSender>().SendAsync("2023-03");
         using var browser = Browser.Start();
@@ -86,7 +86,7 @@ public class AccessibilityTests
         browser.Find("main form button[type=submit]").Click();
         browser.WaitFor("h1", "You are unsubscribed");
         Axe.AssertNoViolations(browser, "Unsubscribed");
-        Assert.Equal(SubscriberStatus.Unsubscribed, (await test.Get<SubscriberStore>().GetAsync(ana.Id))!.Status);
+        Assert.Equal(SubscriberStatus.Unsubscribed, (await test.Get<ISubscriberStore>().GetAsync(ana.Id))!.Status);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public class ArchiveTests
     {
         await using var test = await TestApp.StartWebAsync();
         await SampleContent.ImportAsync(test);
-        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana Reader", TopicSelection.All), ConsentContext.Admin);
+        await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana Reader", TopicSelection.All), ConsentContext.Admin);
         await test.Get<EditionSender>().SendAsync("2023-03");
         using var client = test.CreateClient();
 

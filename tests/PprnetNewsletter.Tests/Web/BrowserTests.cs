@@ -52,7 +52,7 @@ public class BrowserTests
         browser.GoTo(new Uri(test.BaseAddress, confirmLink));
         browser.Find("main form button[type=submit]").Click();
         browser.WaitFor("h1", "You are subscribed");
-        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<SubscriberStore>().FindByEmailAsync("kim@example.org"))!.Status);
+        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<ISubscriberStore>().FindByEmailAsync("kim@example.org"))!.Status);
 
         browser.Driver.FindElement(By.LinkText("Manage your preferences")).Click();
         browser.WaitFor("h1", "Your preferences");
@@ -70,7 +70,7 @@ public class BrowserTests
 
         browser.Driver.FindElement(By.XPath("//button[normalize-space()='Pause the digest']")).Click();
         browser.WaitFor(".notice", "The digest is paused.");
-        var kim = (await test.Get<SubscriberStore>().FindByEmailAsync("kim@example.org"))!;
+        var kim = (await test.Get<ISubscriberStore>().FindByEmailAsync("kim@example.org"))!;
         Assert.Equal((SubscriberStatus.Paused, "Kim L."), (kim.Status, kim.Name));
         browser.Screenshot("preferences-paused");
     }

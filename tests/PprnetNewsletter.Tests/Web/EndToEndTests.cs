@@ -63,7 +63,7 @@ public class EndToEndTests
         var unsubscribed = await provider.PostAsync(url.PathAndQuery.TrimStart('/'),
             new StringContent("List-Unsubscribe=One-Click", Encoding.ASCII, "application/x-www-form-urlencoded"));
         Assert.Equal(HttpStatusCode.OK, unsubscribed.StatusCode);
-        Assert.Equal(SubscriberStatus.Unsubscribed, (await test.Get<SubscriberStore>().FindByEmailAsync("ana@example.org"))!.Status);
+        Assert.Equal(SubscriberStatus.Unsubscribed, (await test.Get<ISubscriberStore>().FindByEmailAsync("ana@example.org"))!.Status);
 
         // No more mail: a resend to her is refused by the engine, and a new edition's send skips her.
         var before = smtp.Received.Count;
@@ -73,7 +73,7 @@ public class EndToEndTests
         await admin.PostAsync("admin/api/editions/2023-01/send", null);
         await AdminJobs.WaitAsync(admin, "2023-01");
         Assert.Equal(before, smtp.Received.Count);
-        var ledger = await test.Get<SubscriberStore>().ConsentEventsAsync((await test.Get<SubscriberStore>().FindByEmailAsync("ana@example.org"))!.Id);
+        var ledger = await test.Get<ISubscriberStore>().ConsentEventsAsync((await test.Get<ISubscriberStore>().FindByEmailAsync("ana@example.org"))!.Id);
         Assert.Equal([ConsentEvent.Subscribed, ConsentEvent.Confirmed, ConsentEvent.PreferencesChanged, ConsentEvent.Unsubscribed],
             ledger.Select(e => e.Event));
         Assert.Equal([ConsentSource.Form, ConsentSource.Form, ConsentSource.Preferences, ConsentSource.OneClick], ledger.Select(e => e.Source));

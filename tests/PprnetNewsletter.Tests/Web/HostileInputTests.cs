@@ -39,7 +39,7 @@ public class HostileInputTests
         var html = await response.Content.ReadAsStringAsync();
         Assert.Contains(message, html);
         Assert.Contains("class=\"error-summary\"", html);
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
         Assert.Empty(Outbox.Messages(test));
     }
 
@@ -70,7 +70,7 @@ public class HostileInputTests
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("This form has expired", await response.Content.ReadAsStringAsync());
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
     }
 
     [Fact]
@@ -125,6 +125,6 @@ public class HostileInputTests
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
         Assert.True(last!.Headers.RetryAfter is not null);
-        Assert.Equal(2, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(2, await test.Get<ISubscriberStore>().CountAsync());
     }
 }

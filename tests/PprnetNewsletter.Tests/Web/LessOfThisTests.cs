@@ -13,7 +13,7 @@ namespace PprnetNewsletter.Tests.Web;
 public class LessOfThisTests
 {
     static async Task<Subscriber> AddAsync(TestApp test, string email, string topics) =>
-        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber(email, "", topics == "all"
+        await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber(email, "", topics == "all"
             ? TopicSelection.All : await test.Get<TopicChoices>().ParseAsync(topics)), ConsentContext.Admin);
 
     static string LessUrl(TestApp test, Subscriber subscriber, string slug) =>
@@ -62,7 +62,7 @@ public class LessOfThisTests
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("<h1>Less of this: stop Empathy?</h1>", html);
         Assert.Single(html.Split("<button").Skip(1));
-        Assert.Equal(3, (await test.Get<SubscriberStore>().GetAsync(ana.Id))!.TopicIds.Count);   // a GET changes nothing
+        Assert.Equal(3, (await test.Get<ISubscriberStore>().GetAsync(ana.Id))!.TopicIds.Count);   // a GET changes nothing
 
         var done = await reader.PostFormAsync(path[..path.IndexOf('?')], Fields(("topic", "empathy")));
 
@@ -71,9 +71,9 @@ public class LessOfThisTests
         Assert.Contains("No more summaries on Empathy", page);
         Assert.Contains("Your topics now: Depression and Depressive Symptoms, Training.", page);
         var catalog = test.Get<TopicCatalog>();
-        var after = (await test.Get<SubscriberStore>().GetAsync(ana.Id))!;
+        var after = (await test.Get<ISubscriberStore>().GetAsync(ana.Id))!;
         Assert.Equal(new[] { (await catalog.FindAsync("depression-and-depressive-symptoms"))!.Id, (await catalog.FindAsync("training"))!.Id }.Order(), after.TopicIds);
-        var last = (await test.Get<SubscriberStore>().ConsentEventsAsync(ana.Id))[^1];
+        var last = (await test.Get<ISubscriberStore>().ConsentEventsAsync(ana.Id))[^1];
         Assert.Equal((ConsentEvent.PreferencesChanged, ConsentSource.Preferences, "Firefox/140"), (last.Event, last.Source, last.UserAgent));
     }
 
@@ -90,7 +90,7 @@ public class LessOfThisTests
         var done = await reader.PostFormAsync(path[..path.IndexOf('?')], Fields(("topic", "training")));
 
         Assert.Equal(HttpStatusCode.OK, done.StatusCode);
-        var after = (await test.Get<SubscriberStore>().GetAsync(cy.Id))!;
+        var after = (await test.Get<ISubscriberStore>().GetAsync(cy.Id))!;
         Assert.False(after.AllTopics);
         Assert.Equal(35, after.TopicIds.Count);
         Assert.DoesNotContain((await test.Get<TopicCatalog>().FindAsync("training"))!.Id, after.TopicIds);
@@ -115,11 +115,11 @@ public class LessOfThisTests
 
         var refused = await reader.PostFormAsync(path[..path.IndexOf('?')], Fields(("topic", "empathy")));
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
-        Assert.Single((await test.Get<SubscriberStore>().GetAsync(ana.Id))!.TopicIds);
+        Assert.Single((await test.Get<ISubscriberStore>().GetAsync(ana.Id))!.TopicIds);
 
         var paused = await reader.PostFormAsync($"/preferences/{token}/pause", []);
         Assert.Equal(HttpStatusCode.Redirect, paused.StatusCode);
-        Assert.Equal(SubscriberStatus.Paused, (await test.Get<SubscriberStore>().GetAsync(ana.Id))!.Status);
+        Assert.Equal(SubscriberStatus.Paused, (await test.Get<ISubscriberStore>().GetAsync(ana.Id))!.Status);
     }
 
     [Fact]
@@ -140,7 +140,7 @@ public class LessOfThisTests
         Assert.Equal(HttpStatusCode.Conflict, (await reader.PostFormAsync($"/preferences/{token}/less", Fields(("topic", "placebo-effect")))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await reader.PostFormAsync($"/preferences/{token}/less", Fields(("topic", "astrology")))).StatusCode);
 
-        Assert.Equal(2, (await test.Get<SubscriberStore>().GetAsync(ana.Id))!.TopicIds.Count);
+        Assert.Equal(2, (await test.Get<ISubscriberStore>().GetAsync(ana.Id))!.TopicIds.Count);
     }
 
     static int Count(string? text, string part) => (text ?? "").Split(part).Length - 1;

@@ -10,7 +10,7 @@ public class OneClickUnsubscribeTests
 {
     static async Task<(Subscriber Subscriber, string Url)> SubscribedAsync(TestApp test)
     {
-        var subscriber = await test.Get<SubscriberStore>().AddAsync(
+        var subscriber = await test.Get<ISubscriberStore>().AddAsync(
             new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
         return (subscriber, "u/" + test.Get<LinkTokens>().Create(subscriber.Id, LinkPurpose.Unsubscribe));
     }
@@ -28,7 +28,7 @@ public class OneClickUnsubscribeTests
         var response = await mailProvider.PostAsync(url, OneClickBody());
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         Assert.Equal(SubscriberStatus.Unsubscribed, (await store.GetAsync(subscriber.Id))!.Status);
         var last = (await store.ConsentEventsAsync(subscriber.Id))[^1];
         Assert.Equal((ConsentEvent.Unsubscribed, ConsentSource.OneClick), (last.Event, last.Source));
@@ -50,7 +50,7 @@ public class OneClickUnsubscribeTests
         var html = await response.Content.ReadAsStringAsync();
         Assert.Contains($"<form method=\"post\" action=\"/{url}\">", html);
         Assert.Contains("name=\"List-Unsubscribe\" value=\"One-Click\"", html);
-        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<SubscriberStore>().GetAsync(subscriber.Id))!.Status);
+        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<ISubscriberStore>().GetAsync(subscriber.Id))!.Status);
     }
 
     [Theory]
@@ -65,7 +65,7 @@ public class OneClickUnsubscribeTests
         var response = await client.PostAsync(url, OneClickBody(body));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<SubscriberStore>().GetAsync(subscriber.Id))!.Status);
+        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<ISubscriberStore>().GetAsync(subscriber.Id))!.Status);
     }
 
     [Fact]
@@ -81,6 +81,6 @@ public class OneClickUnsubscribeTests
             var response = await client.PostAsync(bad, OneClickBody());
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         }
-        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<SubscriberStore>().GetAsync(subscriber.Id))!.Status);
+        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<ISubscriberStore>().GetAsync(subscriber.Id))!.Status);
     }
 }

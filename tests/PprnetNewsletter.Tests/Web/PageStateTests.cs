@@ -14,7 +14,7 @@ public class PageStateTests
     {
         await using var test = await TestApp.StartWebAsync();
         await SampleContent.ImportAsync(test);
-        var ana = await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
+        var ana = await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
         await test.Get<EditionSender>().SendAsync("2023-03");
         var links = test.Get<LinkTokens>();
         using var monitor = test.CreateClient();
@@ -34,14 +34,14 @@ public class PageStateTests
             Assert.NotEmpty(await get.Content.ReadAsByteArrayAsync());
         }
         // A HEAD of the unsubscribe link, like its GET, changes nothing.
-        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<SubscriberStore>().GetAsync(ana.Id))!.Status);
+        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<ISubscriberStore>().GetAsync(ana.Id))!.Status);
     }
 
     [Fact]
     public async Task After_a_one_click_unsubscribe_the_link_shows_that_the_reader_is_unsubscribed()
     {
         await using var test = await TestApp.StartWebAsync();
-        var ana = await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
+        var ana = await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
         var url = "u/" + test.Get<LinkTokens>().Create(ana.Id, LinkPurpose.Unsubscribe);
         using var client = test.CreateClient();
         Assert.Contains("Press the button to stop receiving", await client.GetStringAsync(url));
@@ -59,7 +59,7 @@ public class PageStateTests
     public async Task The_preference_centre_summarises_the_current_topics_at_the_top()
     {
         await using var test = await TestApp.StartWebAsync();
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         var choices = test.Get<TopicChoices>();
         var ana = await store.AddAsync(new NewSubscriber("ana@example.org", "Ana", await choices.ParseAsync("training,empathy")), ConsentContext.Admin);
         var bo = await store.AddAsync(new NewSubscriber("bo@example.org", "Bo", TopicSelection.All), ConsentContext.Admin);

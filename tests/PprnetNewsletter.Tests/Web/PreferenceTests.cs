@@ -11,7 +11,7 @@ public class PreferenceTests
 {
     static async Task<(Subscriber Subscriber, string Page)> SubscribedAsync(TestApp test)
     {
-        var subscriber = await test.Get<SubscriberStore>().AddAsync(
+        var subscriber = await test.Get<ISubscriberStore>().AddAsync(
             new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
         return (subscriber, "/preferences/" + test.Get<LinkTokens>().Create(subscriber.Id, LinkPurpose.Preferences));
     }
@@ -31,12 +31,12 @@ public class PreferenceTests
 
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.Equal(page + "?done=saved", response.Headers.Location?.OriginalString);
-        var changed = (await test.Get<SubscriberStore>().GetAsync(subscriber.Id))!;
+        var changed = (await test.Get<ISubscriberStore>().GetAsync(subscriber.Id))!;
         Assert.Equal("Ana S.", changed.Name);
         Assert.False(changed.AllTopics);
         var catalog = test.Get<TopicCatalog>();
         Assert.Equal(new[] { (await catalog.FindAsync("empathy"))!.Id, (await catalog.FindAsync("training"))!.Id }.Order(), changed.TopicIds);
-        var last = (await test.Get<SubscriberStore>().ConsentEventsAsync(subscriber.Id))[^1];
+        var last = (await test.Get<ISubscriberStore>().ConsentEventsAsync(subscriber.Id))[^1];
         Assert.Equal((ConsentEvent.PreferencesChanged, ConsentSource.Preferences, "Safari/18"), (last.Event, last.Source, last.UserAgent));
         var (_, after) = await visitor.GetAsync(page + "?done=saved");
         Assert.Contains("Your preferences are saved.", after);
@@ -49,7 +49,7 @@ public class PreferenceTests
         await using var test = await TestApp.StartWebAsync();
         var (subscriber, page) = await SubscribedAsync(test);
         using var visitor = new WebSession(test);
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
 
         foreach (var (action, expected) in new[] { ("pause", SubscriberStatus.Paused), ("resume", SubscriberStatus.Confirmed), ("unsubscribe", SubscriberStatus.Unsubscribed) })
         {
@@ -76,9 +76,9 @@ public class PreferenceTests
         var html = await response.Content.ReadAsStringAsync();
         Assert.Contains("Name must be on one line", html);
         Assert.Contains("is not one of our topics", html);
-        var after = (await test.Get<SubscriberStore>().GetAsync(subscriber.Id))!;
+        var after = (await test.Get<ISubscriberStore>().GetAsync(subscriber.Id))!;
         Assert.Equal((subscriber.Name, subscriber.Topics), (after.Name, after.Topics));
-        Assert.Single(await test.Get<SubscriberStore>().ConsentEventsAsync(subscriber.Id));
+        Assert.Single(await test.Get<ISubscriberStore>().ConsentEventsAsync(subscriber.Id));
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public class PreferenceTests
         await using var test = await TestApp.StartWebAsync();
         var (subscriber, page) = await SubscribedAsync(test);
         using var visitor = new WebSession(test);
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
 
         var (status, confirmPage) = await visitor.GetAsync(page + "/erase");
         Assert.Equal(HttpStatusCode.OK, status);
@@ -137,7 +137,7 @@ public class PreferenceTests
         await visitor.GetAsync("/");
         var post = await visitor.PostFormAsync("/preferences/" + unsubscribeToken + "/unsubscribe", []);
         Assert.Equal(HttpStatusCode.NotFound, post.StatusCode);
-        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<SubscriberStore>().GetAsync(subscriber.Id))!.Status);
+        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<ISubscriberStore>().GetAsync(subscriber.Id))!.Status);
     }
 
     [Fact]
@@ -150,6 +150,6 @@ public class PreferenceTests
         var response = await visitor.PostFormAsync(page + "/unsubscribe", [], withAntiforgery: false);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<SubscriberStore>().GetAsync(subscriber.Id))!.Status);
+        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<ISubscriberStore>().GetAsync(subscriber.Id))!.Status);
     }
 }

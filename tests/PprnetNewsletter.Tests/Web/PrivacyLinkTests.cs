@@ -42,7 +42,7 @@ public class PrivacyLinkTests
     public async Task The_confirmation_email_says_how_long_its_link_works()
     {
         await using var test = await TestApp.CreateAsync();
-        var dan = await test.Get<SubscriberStore>().AddAsync(
+        var dan = await test.Get<ISubscriberStore>().AddAsync(
             new NewSubscriber("dan@example.org", "Dan", TopicSelection.All, SubscriberStatus.Pending), ConsentContext.Admin);
 
         var message = await test.Get<SubscriptionEmails>().ConfirmationAsync(dan, "abc");

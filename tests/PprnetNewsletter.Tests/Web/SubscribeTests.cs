@@ -22,12 +22,12 @@ public class SubscribeTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("Check your inbox", await response.Content.ReadAsStringAsync());
-        var subscriber = await test.Get<SubscriberStore>().FindByEmailAsync("ana@example.org");
+        var subscriber = await test.Get<ISubscriberStore>().FindByEmailAsync("ana@example.org");
         Assert.NotNull(subscriber);
         Assert.Equal(SubscriberStatus.Pending, subscriber.Status);
         Assert.Equal("Ana Silva", subscriber.Name);
         Assert.Equal(2, subscriber.TopicIds.Count);
-        var consent = Assert.Single(await test.Get<SubscriberStore>().ConsentEventsAsync(subscriber.Id));
+        var consent = Assert.Single(await test.Get<ISubscriberStore>().ConsentEventsAsync(subscriber.Id));
         Assert.Equal((ConsentEvent.Subscribed, ConsentSource.Form), (consent.Event, consent.Source));
         Assert.Equal("127.0.0.1", consent.Ip);
         Assert.Equal("Firefox/140.0", consent.UserAgent);
@@ -44,7 +44,7 @@ public class SubscribeTests
         await visitor.GetAsync("/");
         await visitor.PostFormAsync("/subscribe", Fields(TwoTopics));
         var link = Outbox.LinkTo(Assert.Single(Outbox.Messages(test)), "/confirm");
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
 
         var (status, html) = await visitor.GetAsync(link);
         Assert.Equal(HttpStatusCode.OK, status);
@@ -70,7 +70,7 @@ public class SubscribeTests
     public async Task The_page_is_the_same_for_an_address_already_subscribed_which_gets_a_preferences_link_instead()
     {
         await using var test = await TestApp.StartWebAsync();
-        await test.Get<SubscriberStore>().AddAsync(
+        await test.Get<ISubscriberStore>().AddAsync(
             new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
         using var newcomer = new WebSession(test);
         using var known = new WebSession(test);
@@ -86,7 +86,7 @@ public class SubscribeTests
             (await forKnown.Content.ReadAsStringAsync()).Replace("ana@example.org", "ADDRESS"));
         var mail = Assert.Single(Outbox.To(test, "ana@example.org"));
         Assert.StartsWith("/preferences/", Outbox.LinkTo(mail, "/preferences/"));
-        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<SubscriberStore>().FindByEmailAsync("ana@example.org"))!.Status);
+        Assert.Equal(SubscriberStatus.Confirmed, (await test.Get<ISubscriberStore>().FindByEmailAsync("ana@example.org"))!.Status);
     }
 
     [Theory]
@@ -118,6 +118,6 @@ public class SubscribeTests
         var response = await visitor.PostFormAsync("/confirm", Fields(("token", tampered)));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal(SubscriberStatus.Pending, (await test.Get<SubscriberStore>().FindByEmailAsync("ana@example.org"))!.Status);
+        Assert.Equal(SubscriberStatus.Pending, (await test.Get<ISubscriberStore>().FindByEmailAsync("ana@example.org"))!.Status);
     }
 }

@@ -66,7 +66,7 @@ public static class EditionPages
         edition.MapGet("/progress", LiveProgress.StreamAsync);
 
         edition.MapGet("/preview", async (string month, string? email, ContentStore content, EditionMessageFactory factory,
-            SubscriberStore subscribers, CancellationToken ct) =>
+            ISubscriberStore subscribers, CancellationToken ct) =>
         {
             if (await content.GetEditionAsync(month, ct) is not { } found)
             {
@@ -87,7 +87,7 @@ public static class EditionPages
         });
 
         edition.MapGet("/preview.html", async (string month, string? email, HttpContext http, EditionMessageFactory factory,
-            SubscriberStore subscribers, CancellationToken ct) =>
+            ISubscriberStore subscribers, CancellationToken ct) =>
         {
             var (message, problem) = await ComposeForAsync(month, email ?? "", factory, subscribers, ct);
             if (message is null)
@@ -101,7 +101,7 @@ public static class EditionPages
             return Results.Content(message.HtmlBody ?? "", "text/html; charset=utf-8");
         });
 
-        edition.MapPost("/test-send", async (string month, HttpContext http, EditionMessageFactory factory, SubscriberStore subscribers,
+        edition.MapPost("/test-send", async (string month, HttpContext http, EditionMessageFactory factory, ISubscriberStore subscribers,
             MessageAssembly assembly, MailQueue queue, AuditLog audit, CancellationToken ct) =>
         {
             var form = await WebForms.ReadAsync(http);
@@ -129,7 +129,7 @@ public static class EditionPages
             return Results.Redirect($"/admin/editions/{month}?done=test");
         });
 
-        edition.MapGet("/send", async (string month, ContentStore content, SubscriberStore subscribers, EditionSender sender, CancellationToken ct) =>
+        edition.MapGet("/send", async (string month, ContentStore content, ISubscriberStore subscribers, EditionSender sender, CancellationToken ct) =>
         {
             if (await content.GetEditionAsync(month, ct) is not { } found)
             {
@@ -168,7 +168,7 @@ public static class EditionPages
             return Results.Redirect($"/admin/editions/{month}?done={(started ? "started" : "running")}");
         });
 
-        edition.MapPost("/resend", async (string month, HttpContext http, ContentStore content, SubscriberStore subscribers, SendJobs jobs,
+        edition.MapPost("/resend", async (string month, HttpContext http, ContentStore content, ISubscriberStore subscribers, SendJobs jobs,
             AuditLog audit, CancellationToken ct) =>
         {
             var form = await WebForms.ReadAsync(http);
@@ -219,7 +219,7 @@ public static class EditionPages
 
     /// <summary>The digest a subscriber gets, or why there is none.</summary>
     static async Task<(MimeKit.MimeMessage? Message, string? Problem)> ComposeForAsync(string month, string email, EditionMessageFactory factory,
-        SubscriberStore subscribers, CancellationToken ct)
+        ISubscriberStore subscribers, CancellationToken ct)
     {
         if (await subscribers.FindByEmailAsync(email, ct) is not { } subscriber)
         {

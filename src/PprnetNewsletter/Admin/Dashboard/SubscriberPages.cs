@@ -25,7 +25,7 @@ public static class SubscriberPages
 
     public static RouteGroupBuilder MapSubscriberPages(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/subscribers", async (string? search, string? status, string? topic, int? offset, string? done, SubscriberStore store,
+        admin.MapGet("/subscribers", async (string? search, string? status, string? topic, int? offset, string? done, ISubscriberStore store,
             DashboardQueries queries, TopicChoices choices, TopicCatalog topics, CancellationToken ct) =>
             AdminPages.Show("subscribers", await ListAsync(search, status, topic, offset ?? 0, Notices.GetValueOrDefault(done ?? ""), [],
                 store, queries, choices, topics, ct)));
@@ -36,7 +36,7 @@ public static class SubscriberPages
             return Results.Stream(async stream => await csv.ExportAsync(stream), "text/csv; charset=utf-8", "subscribers.csv");
         });
 
-        admin.MapPost("/subscribers/import", async (HttpContext http, SubscriberCsv csv, SubscriberStore store, DashboardQueries queries,
+        admin.MapPost("/subscribers/import", async (HttpContext http, SubscriberCsv csv, ISubscriberStore store, DashboardQueries queries,
             TopicChoices choices, TopicCatalog topics, AuditLog audit, CancellationToken ct) =>
         {
             var form = await WebForms.ReadAsync(http);
@@ -63,12 +63,12 @@ public static class SubscriberPages
 
         var one = admin.MapGroup("/subscribers/{id:long}");
 
-        one.MapGet("/", async (long id, string? done, SubscriberStore store, TopicCatalog topics, CancellationToken ct) =>
+        one.MapGet("/", async (long id, string? done, ISubscriberStore store, TopicCatalog topics, CancellationToken ct) =>
             await store.GetAsync(id, ct) is { } subscriber
                 ? AdminPages.Show("subscriber", await PageAsync(subscriber, Notices.GetValueOrDefault(done ?? ""), [], store, topics, ct))
                 : NoSubscriber(id));
 
-        one.MapPost("/topics", async (long id, HttpContext http, SubscriberStore store, TopicCatalog topics, AuditLog audit, CancellationToken ct) =>
+        one.MapPost("/topics", async (long id, HttpContext http, ISubscriberStore store, TopicCatalog topics, AuditLog audit, CancellationToken ct) =>
         {
             if (await store.GetAsync(id, ct) is not { } subscriber)
             {
@@ -85,14 +85,14 @@ public static class SubscriberPages
             return Results.Redirect($"/admin/subscribers/{id}?done=topics");
         });
 
-        one.MapPost("/pause", (long id, HttpContext http, SubscriberStore store, AuditLog audit, CancellationToken ct) =>
+        one.MapPost("/pause", (long id, HttpContext http, ISubscriberStore store, AuditLog audit, CancellationToken ct) =>
             ChangeAsync(id, http, store, audit, "paused", store.PauseAsync, ct));
-        one.MapPost("/resume", (long id, HttpContext http, SubscriberStore store, AuditLog audit, CancellationToken ct) =>
+        one.MapPost("/resume", (long id, HttpContext http, ISubscriberStore store, AuditLog audit, CancellationToken ct) =>
             ChangeAsync(id, http, store, audit, "resumed", store.ResumeAsync, ct));
-        one.MapPost("/unsubscribe", (long id, HttpContext http, SubscriberStore store, AuditLog audit, CancellationToken ct) =>
+        one.MapPost("/unsubscribe", (long id, HttpContext http, ISubscriberStore store, AuditLog audit, CancellationToken ct) =>
             ChangeAsync(id, http, store, audit, "unsubscribed", store.UnsubscribeAsync, ct));
 
-        one.MapGet("/erase", async (long id, SubscriberStore store, CancellationToken ct) =>
+        one.MapGet("/erase", async (long id, ISubscriberStore store, CancellationToken ct) =>
             await store.GetAsync(id, ct) is { } subscriber
                 ? AdminPages.Show("confirm", new ConfirmPage
                 {
@@ -107,7 +107,7 @@ public static class SubscriberPages
                 })
                 : NoSubscriber(id));
 
-        one.MapPost("/erase", async (long id, HttpContext http, SubscriberStore store, AuditLog audit, CancellationToken ct) =>
+        one.MapPost("/erase", async (long id, HttpContext http, ISubscriberStore store, AuditLog audit, CancellationToken ct) =>
         {
             await WebForms.ReadAsync(http);
             if (await store.GetAsync(id, ct) is not { } subscriber)
@@ -123,7 +123,7 @@ public static class SubscriberPages
         return admin;
     }
 
-    static async Task<IResult> ChangeAsync(long id, HttpContext http, SubscriberStore store, AuditLog audit, string done,
+    static async Task<IResult> ChangeAsync(long id, HttpContext http, ISubscriberStore store, AuditLog audit, string done,
         Func<long, ConsentContext, CancellationToken, Task<Subscriber?>> change, CancellationToken ct)
     {
         await WebForms.ReadAsync(http);
@@ -136,7 +136,7 @@ public static class SubscriberPages
     }
 
     static async Task<SubscribersPage> ListAsync(string? search, string? status, string? topic, int offset, string? notice, IReadOnlyList<string> problems,
-        SubscriberStore store, DashboardQueries queries, TopicChoices choices, TopicCatalog topics, CancellationToken ct)
+        ISubscriberStore store, DashboardQueries queries, TopicChoices choices, TopicCatalog topics, CancellationToken ct)
     {
         search = string.IsNullOrWhiteSpace(search) ? null : search.Trim();
         status = SubscriberStatus.IsKnown(status) ? status : null;
@@ -186,7 +186,7 @@ public static class SubscriberPages
         };
     }
 
-    static async Task<SubscriberPage> PageAsync(Subscriber subscriber, string? notice, IReadOnlyList<FieldError> errors, SubscriberStore store,
+    static async Task<SubscriberPage> PageAsync(Subscriber subscriber, string? notice, IReadOnlyList<FieldError> errors, ISubscriberStore store,
         TopicCatalog topics, CancellationToken ct) => new()
         {
             Title = subscriber.Email,

@@ -203,7 +203,7 @@ public class DashboardAuthTests
     {
         await using var test = await TestApp.StartWebAsync();
         await SampleContent.ImportAsync(test);
-        var ana = await test.Get<PprnetNewsletter.Subscribers.SubscriberStore>().AddAsync(
+        var ana = await test.Get<PprnetNewsletter.Subscribers.ISubscriberStore>().AddAsync(
             new PprnetNewsletter.Subscribers.NewSubscriber("ana@example.org", "", PprnetNewsletter.Subscribers.TopicSelection.All),
             PprnetNewsletter.Subscribers.ConsentContext.Admin);
         using var session = await AdminDashboard.SignInAsync(test);
@@ -219,7 +219,7 @@ public class DashboardAuthTests
         }
         Assert.Equal(before, await test.Get<AuditLog>().CountAsync());
         Assert.Equal(PprnetNewsletter.Subscribers.SubscriberStatus.Confirmed,
-            (await test.Get<PprnetNewsletter.Subscribers.SubscriberStore>().GetAsync(ana.Id))!.Status);
+            (await test.Get<PprnetNewsletter.Subscribers.ISubscriberStore>().GetAsync(ana.Id))!.Status);
         Assert.Equal(HttpStatusCode.OK, (await session.GetAsync("/admin")).Status);
     }
 

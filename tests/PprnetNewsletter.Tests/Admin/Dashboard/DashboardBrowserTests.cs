@@ -49,7 +49,7 @@ public class DashboardBrowserTests
         await using var smtp = await SmtpTestServer.StartAsync();
         await using var test = await TestApp.StartWebAsync(smtp.ClientConfig());
         await AdminDashboard.AddAccountAsync(test);
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         await store.AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
         for (var i = 0; i < 30; i++)
         {

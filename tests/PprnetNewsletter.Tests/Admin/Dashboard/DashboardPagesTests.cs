@@ -27,7 +27,7 @@ public class DashboardPagesTests
         await using var smtp = await SmtpTestServer.StartAsync();
         await using var test = await TestApp.StartWebAsync(smtp.ClientConfig());
         await SampleContent.ImportAsync(test);
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         await store.AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
         await store.AddAsync(new NewSubscriber("ben@example.org", "", TopicSelection.All), ConsentContext.Admin);
         smtp.Script("ben@example.org", SmtpFault.AtRcpt(550, "5.7.1 Rejected by policy"));
@@ -67,7 +67,7 @@ public class DashboardPagesTests
     {
         await using var test = await TestApp.StartWebAsync();
         await SampleContent.ImportAsync(test);
-        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
+        await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
         using var session = await AdminDashboard.SignInAsync(test);
         const string edition = "/admin/editions/2023-03";
 
@@ -99,7 +99,7 @@ public class DashboardPagesTests
     {
         await using var test = await TestApp.StartWebAsync();
         await SampleContent.ImportAsync(test);
-        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
+        await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
         using var session = await AdminDashboard.SignInAsync(test);
 
         var response = await session.Client.GetAsync("admin/editions/2023-03/preview.html?email=ana%40example.org");
@@ -123,7 +123,7 @@ public class DashboardPagesTests
     {
         await using var test = await TestApp.StartWebAsync();
         await SampleContent.ImportAsync(test);
-        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
+        await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "Ana", TopicSelection.All), ConsentContext.Admin);
         await test.Get<PprnetNewsletter.Delivery.EditionSender>().SendAsync("2023-03");
         using var session = await AdminDashboard.SignInAsync(test);
 
@@ -170,7 +170,7 @@ public class DashboardPagesTests
     {
         await using var test = await TestApp.StartWebAsync();
         await SampleContent.ImportAsync(test);
-        await test.Get<SubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "", TopicSelection.All), ConsentContext.Admin);
+        await test.Get<ISubscriberStore>().AddAsync(new NewSubscriber("ana@example.org", "", TopicSelection.All), ConsentContext.Admin);
         await test.Get<PprnetNewsletter.Delivery.EditionSender>().SendAsync("2022-12");
         using var session = await AdminDashboard.SignInAsync(test);
         var body = string.Join("\n\n", Enumerable.Repeat("A paragraph with *emphasis* and \"quotes\": a colon, a # hash and a back\\slash.", 300));
@@ -220,7 +220,7 @@ public class DashboardPagesTests
     public async Task Subscriber_pages_search_filter_change_erase_after_a_confirmation_and_audit_each_action()
     {
         await using var test = await TestApp.StartWebAsync();
-        var store = test.Get<SubscriberStore>();
+        var store = test.Get<ISubscriberStore>();
         var topics = test.Get<PprnetNewsletter.Content.TopicCatalog>();
         var empathy = (await topics.FindAsync("empathy"))!;
         var kim = await store.AddAsync(new NewSubscriber("kim@example.org", "Kim Lee", TopicSelection.Of([empathy.Id])), ConsentContext.Admin);
@@ -276,7 +276,7 @@ public class DashboardPagesTests
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("line 3", html);
         Assert.Contains("line 4", html);
-        Assert.Equal(0, await test.Get<SubscriberStore>().CountAsync());
+        Assert.Equal(0, await test.Get<ISubscriberStore>().CountAsync());
 
         var before = await AuditCountAsync(test);
         var export = await session.Client.GetAsync("admin/subscribers/export");
