@@ -15,6 +15,8 @@ public static class SubscribersSetup
         builder.Services.AddSingleton<SubscriberCsv>();
         builder.Services.AddSingleton<ConfirmationTokens>();
         builder.AddStore<ITokenKeyStore, SqliteTokenKeyStore, PgTokenKeyStore>();
+        builder.Services.AddSingleton<SqliteTokenKeyStore>();
+        builder.Services.AddSingleton<IStorageCopyStep, TokenKeyCopyStep>();
         builder.Services.AddSingleton<TokenKeys>();
         builder.Services.AddSingleton<LinkTokens>();
         builder.Services.AddSingleton<SubscriberLinks>();

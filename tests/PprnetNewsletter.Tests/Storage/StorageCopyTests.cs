@@ -48,6 +48,11 @@ public sealed class StorageCopyTests
             (await pg.QueryAsync<string>("SELECT id || ':' || coalesce(subscriber_id::text, '-') || ':' || event || ':' || source FROM consent_events ORDER BY id")).ToList());
         Assert.True(await pg.ExecuteScalarAsync<bool>("SELECT all_topics FROM subscribers WHERE email = 'bo@example.org'"));
 
+        // The generated link-token key goes with the data: links already sent open after the move.
+        var ring = test.Get<PprnetNewsletter.Subscribers.SqliteTokenKeyStore>().LoadExisting();
+        Assert.NotNull(ring);
+        Assert.Equal(ring.Current, await pg.ExecuteScalarAsync<byte[]>("SELECT key FROM token_keys WHERE key_id = @id", new { id = ring.CurrentKeyId }));
+
         // The next subscriber gets an id above every id SQLite ever handed out, the deleted person's included.
         var highest = await source.ExecuteScalarAsync<long>("SELECT high FROM subscriber_id_watermark");
         var next = await pg.ExecuteScalarAsync<long>(
