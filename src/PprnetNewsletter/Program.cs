@@ -46,6 +46,7 @@ public static class Program
             },
             app.BouncesVerb(),              // bounces poll: one pass over the bounce mailbox
             app.DkimVerb(),                 // dkim init --domain D --selector S: a signing key and its DNS records
+            app.BackupVerb(),               // backup FILE [--force]: an online copy of the SQLite database
         };
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
         return root;
