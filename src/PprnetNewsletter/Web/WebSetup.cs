@@ -56,7 +56,7 @@ public static class WebSetup
             keys.XmlRepository = postgres
                 ? ActivatorUtilities.CreateInstance<PgKeyRing>(services)
                 : new FileSystemXmlRepository(
-                    new DirectoryInfo(Path.Combine(Path.GetDirectoryName(services.GetRequiredService<Db>().Path)!, "keys")),
+                    new DirectoryInfo(Path.Combine(DataFolder.Of(services), "keys")),
                     services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddAntiforgery(antiforgery =>
         {
