@@ -47,6 +47,7 @@ public static class Program
             app.BouncesVerb(),              // bounces poll: one pass over the bounce mailbox
             app.DkimVerb(),                 // dkim init --domain D --selector S: a signing key and its DNS records
             app.StorageVerb(),              // storage copy --to CONNECTION: the SQLite database into an empty PostgreSQL one
+            app.BackupVerb(),               // backup FILE [--force]: an online copy of the SQLite database
         };
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
         return root;

@@ -3,13 +3,13 @@ using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using PprnetNewsletter.Hosting;
-using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Digests;
 
 /// <summary>
-/// <c>pprnet dkim init --domain D --selector S</c>: makes a 2048-bit RSA signing key beside the database (readable by
-/// its owner only, never over an existing file) and prints what to publish in DNS and what to configure.
+/// <c>pprnet dkim init --domain D --selector S</c>: makes a 2048-bit RSA signing key beside the SQLite database, or with
+/// PostgreSQL in the data folder beside config/ (<see cref="DataFolder.Of"/>; readable by its owner only, never over an
+/// existing file) and prints what to publish in DNS and what to configure.
 /// </summary>
 public static partial class DkimInit
 {
@@ -17,7 +17,7 @@ public static partial class DkimInit
     {
         var domain = new Option<string>("--domain") { Description = "The domain that signs: usually that of Newsletter:FromAddress.", Required = true };
         var selector = new Option<string>("--selector") { Description = "A name for this key, e.g. pprnet2026 (a new one for each new key).", Required = true };
-        var init = new Command("init", "Write a 2048-bit DKIM key beside the database and print the DNS records to publish.") { domain, selector };
+        var init = new Command("init", "Write a 2048-bit DKIM key beside the database (with PostgreSQL: in data/) and print the DNS records to publish.") { domain, selector };
         init.SetAction(parsed =>
         {
             var d = parsed.GetValue(domain)!.Trim().TrimEnd('.').ToLowerInvariant();
@@ -31,7 +31,7 @@ public static partial class DkimInit
                 throw new UsageException($"--selector '{s}' must be letters, digits and '-' (at most 63), e.g. pprnet2026.");
             }
             var services = app.Services;
-            var path = Path.Combine(Path.GetDirectoryName(services.GetRequiredService<Db>().Path)!, $"dkim-{d}-{s}.pem");
+            var path = Path.Combine(DataFolder.Of(services), $"dkim-{d}-{s}.pem");
             using var rsa = RSA.Create(2048);
             if (!WriteNew(path, rsa.ExportRSAPrivateKeyPem()))
             {
@@ -39,7 +39,7 @@ public static partial class DkimInit
                     "DNS record. To make a new key, choose a new --selector.");
             }
             var newsletter = services.GetRequiredService<IOptions<NewsletterOptions>>().Value;
-            Console.WriteLine($"Wrote a 2048-bit DKIM key to {path} (readable by this user only). Back it up with the database.");
+            Console.WriteLine($"Wrote a 2048-bit DKIM key to {path} (readable by this user only). Back it up with the database, and give each instance that sends a copy.");
             Console.WriteLine();
             Console.WriteLine("1. Publish this TXT record (some DNS hosts want the value split into quoted strings of at most 255 characters):");
             Console.WriteLine($"   {s}._domainkey.{d}  TXT  \"v=DKIM1; k=rsa; p={Convert.ToBase64String(rsa.ExportSubjectPublicKeyInfo())}\"");

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using PprnetNewsletter.Admin;
 using PprnetNewsletter.Delivery;
-using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Hosting;
 
@@ -17,7 +16,7 @@ public static class NextSteps
         return
         [
             $"Listening on {string.Join(", ", urls)}. Press Ctrl-C to stop.",
-            $"Database: {services.GetRequiredService<Db>().Path}",
+            $"Database: {DataFolder.DescribeDatabase(services)}",
             $"Subscribe page: {site}/   Archive: {site}/archive",
             smtp.UsesPickupDirectory
                 ? $"Mail goes to the {mail}: each message is an .eml file there. Set Smtp:Host (e.g. {ConfigurationSetup.EnvironmentVariable("Smtp:Host")}=mail.example.org) to send through a relay."

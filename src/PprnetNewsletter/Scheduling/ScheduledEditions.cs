@@ -44,13 +44,22 @@ public sealed class ScheduledEditions(
 
 /// <summary>The monthly trigger (and the one-off catch-up at start-up).</summary>
 [DisallowConcurrentExecution]
-public sealed class MonthlyEditionJob(ScheduledEditions schedule) : IJob
+public sealed class MonthlyEditionJob(ScheduledEditions schedule, ILogger<MonthlyEditionJob> logger) : IJob
 {
     /// <summary>The trigger of the one-off run at start-up, beside the monthly one.</summary>
     public const string CatchUpTrigger = "monthly-edition-catch-up";
 
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
-        await schedule.RunDueAsync(atStartUp: context.Trigger.Key.Name == CatchUpTrigger, cancellationToken);
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var atStartUp = context.Trigger.Key.Name == CatchUpTrigger;
+        if (!atStartUp)
+        {
+            // With several instances on one PostgreSQL database, this line says which one the trigger fired on.
+            logger.LogInformation("The monthly trigger fired for {Scheduled:O} on scheduler instance {Instance}",
+                context.ScheduledFireTimeUtc, context.Scheduler.SchedulerInstanceId);
+        }
+        await schedule.RunDueAsync(atStartUp, cancellationToken);
+    }
 }
 
 /// <summary>Every Delivery:RetryPollInterval: deferred rows that are due, and sends left unfinished by a crash.</summary>

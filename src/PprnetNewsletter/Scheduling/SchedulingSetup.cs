@@ -1,25 +1,60 @@
 using Microsoft.Extensions.Options;
+using Npgsql;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Storage;
 using Quartz;
 
 namespace PprnetNewsletter.Scheduling;
 
 public static class SchedulingSetup
 {
+    /// <summary>
+    /// The scheduler's name, shared by every instance of the service: instances on one PostgreSQL database form one
+    /// cluster because their rows in the qrtz_ tables carry the same name.
+    /// </summary>
+    public const string SchedulerName = "pprnet";
+
+    /// <summary>The prefix of the tables that PostgreSQL migration 0040 creates for Quartz.</summary>
+    public const string TablePrefix = "qrtz_";
+
     /// <summary>Quartz: the monthly edition and the periodic retry of deferred deliveries.</summary>
     public static IHostApplicationBuilder AddScheduling(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<ScheduleOptions>(ScheduleOptions.Section);
         builder.Services.AddSingleton<ScheduledEditions>();
+        // An empty connection string is left to StorageOptions' validation, whose message says what to set.
+        var postgres = builder.Provider() == StorageProvider.Postgres
+            && builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()?.ConnectionString is { } c
+            && !string.IsNullOrWhiteSpace(c) ? c : null;
         builder.Services.AddQuartz(q =>
         {
+            q.ConfigureScheduler(s => s.InstanceName = SchedulerName);
+            if (postgres is not null)
+            {
+                // Several instances share one PostgreSQL database: the clustered job store keeps the triggers there and
+                // each firing is claimed under a row lock, so the monthly trigger fires on exactly one instance, and
+                // on a surviving one when another has stopped. With SQLite (one machine) the store stays in memory.
+                q.UsePersistentStore(store =>
+                {
+                    store.UsePostgres(NpgsqlFactory.Instance, postgres);
+                    store.UseSystemTextJsonSerializer();
+                    store.UseClustering();
+                    store.ConfigureStore(o => o.TablePrefix = TablePrefix);
+                });
+                // Every instance stores the jobs and triggers it is configured with at start, replacing those stored:
+                // Schedule:Cron is the truth, so a changed cron takes effect, and two instances starting at once both
+                // succeed (the store serialises the two writes under its lock) instead of one failing on a duplicate.
+                q.ConfigureOptions<QuartzOptions>(o => o.Scheduling.OverwriteExistingData = true);
+            }
+
             var monthly = new JobKey("monthly-edition");
             q.AddJob<MonthlyEditionJob>(j => j.WithIdentity(monthly));
             q.AddTrigger((sp, t) => t.ForJob(monthly).WithIdentity("monthly-edition")
                 .WithSchedule(CronScheduleBuilder.Create(EditionSchedule.CronOf(sp.GetRequiredService<IOptions<ScheduleOptions>>().Value))));
-            // Quartz keeps no memory across restarts: this one-off run at start-up sends an edition whose trigger
-            // time passed while the service was down (the decision makes it once, never twice).
+            // A trigger time that passed while the service was down is not fired later (the in-memory store forgets
+            // it; on PostgreSQL each start replaces the trigger): this one-off run at start-up sends that edition
+            // instead (the decision makes it once, never twice).
             q.AddTrigger(t => t.ForJob(monthly).WithIdentity(MonthlyEditionJob.CatchUpTrigger).StartNow());
 
             var retry = new JobKey("delivery-retry");

@@ -47,12 +47,17 @@ public static class WebSetup
         builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<WebOptions>>((forwarded, web) =>
             TrustedProxies.Configure(forwarded, web.Value.TrustedProxyEntries));
 
-        // Antiforgery tokens are protected with keys kept beside the database, so a restart does not void
-        // the forms open in visitors' browsers.
+        // Antiforgery tokens are protected with keys that outlive the process, so a restart does not void the forms
+        // open in visitors' browsers: in a folder beside the SQLite file, or, with PostgreSQL, in the database that
+        // every instance shares, so a form rendered by one instance posts to any other.
         builder.Services.AddDataProtection().SetApplicationName("pprnet");
-        builder.Services.AddOptions<KeyManagementOptions>().Configure<Db, ILoggerFactory>((keys, db, logs) =>
-            keys.XmlRepository = new FileSystemXmlRepository(
-                new DirectoryInfo(Path.Combine(Path.GetDirectoryName(db.Path)!, "keys")), logs));
+        var postgres = builder.Provider() == StorageProvider.Postgres;
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>((keys, services) =>
+            keys.XmlRepository = postgres
+                ? ActivatorUtilities.CreateInstance<PgKeyRing>(services)
+                : new FileSystemXmlRepository(
+                    new DirectoryInfo(Path.Combine(DataFolder.Of(services), "keys")),
+                    services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddAntiforgery(antiforgery =>
         {
             antiforgery.Cookie.Name = "pprnet-antiforgery";

@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PprnetNewsletter.Scheduling;
+using PprnetNewsletter.Storage.Postgres;
+using PprnetNewsletter.Tests.Support;
+
+namespace PprnetNewsletter.Tests.Scheduling;
+
+/// <summary>Several service instances on one PostgreSQL database share one clustered schedule.</summary>
+public sealed partial class ClusteredScheduleTests
+{
+    sealed record Fire(DateTimeOffset Scheduled, string Instance);
+
+    [Fact]
+    public async Task Two_instances_on_one_database_fire_each_trigger_time_once_and_the_survivor_fires_on_alone()
+    {
+        // A trigger due every few seconds stands in for the monthly one: each of its times must run on one instance.
+        var config = await PostgresServer.ConfigAsync(new Dictionary<string, string?>
+        {
+            ["Schedule:Cron"] = "0/3 * * * * ?",
+            ["Schedule:TimeZone"] = "UTC",
+            ["Delivery:RetryPollInterval"] = "01:00:00",
+        });
+        var first = await TestApp.CreateAsync(config, serve: true);
+        await using var second = await TestApp.CreateAsync(config, serve: true);
+        var firstLines = Listen(first);
+        var secondLines = Listen(second);
+        var firstStopped = false;
+        try
+        {
+            // Both start at once: each stores the same jobs and triggers, and neither fails for it.
+            await Task.WhenAll(first.App.StartAsync(), second.App.StartAsync());
+            // Both take part in one cluster: each checks in under the shared scheduler name.
+            await using (var connection = await first.Get<PgDb>().OpenAsync())
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                while (await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM qrtz_scheduler_state WHERE sched_name = @SchedulerName",
+                    new { SchedulingSetup.SchedulerName }) < 2)
+                {
+                    Assert.True(DateTime.UtcNow < deadline, "two instances did not both check in to the cluster within 60 s");
+                    await Task.Delay(250);
+                }
+            }
+
+            var together = await WaitForFiresAsync(() => [.. Fires(firstLines), .. Fires(secondLines)], f => f.Count >= 4);
+            await first.DisposeAsync();
+            firstStopped = true;
+            var stoppedAt = DateTimeOffset.UtcNow;
+            var alone = await WaitForFiresAsync(() => Fires(secondLines), f => f.Count(x => x.Scheduled > stoppedAt) >= 2);
+
+            var all = Fires(firstLines).Concat(Fires(secondLines)).ToList();
+            Assert.All(all.GroupBy(f => f.Scheduled), time => Assert.Single(time));
+            Assert.True(together.Select(f => f.Scheduled).Distinct().Count() >= 4);
+            Assert.True(alone.Count(f => f.Scheduled > stoppedAt) >= 2);
+        }
+        finally
+        {
+            if (!firstStopped)
+            {
+                await first.DisposeAsync();
+            }
+        }
+    }
+
+    static LogLines Listen(TestApp app)
+    {
+        var lines = new LogLines(typeof(MonthlyEditionJob).FullName!);
+        app.App.Services.GetRequiredService<ILoggerFactory>().AddProvider(lines);
+        return lines;
+    }
+
+    static List<Fire> Fires(LogLines lines) =>
+    [
+        .. lines.Messages.Select(m => FireLine().Match(m)).Where(m => m.Success).Select(m => new Fire(
+            DateTimeOffset.Parse(m.Groups["time"].Value, CultureInfo.InvariantCulture), m.Groups["instance"].Value)),
+    ];
+
+    static async Task<List<Fire>> WaitForFiresAsync(Func<List<Fire>> fires, Func<List<Fire>, bool> enough)
+    {
+        // Generous: the machine running the tests may be busy, and a late trigger still fires once.
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (!enough(fires()))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the trigger fired {fires().Count} time(s) in 120 s");
+            await Task.Delay(250);
+        }
+        return fires();
+    }
+
+    [GeneratedRegex(@"The monthly trigger fired for (?<time>\S+) on scheduler instance (?<instance>\S+)")]
+    private static partial Regex FireLine();
+}
