@@ -17,26 +17,28 @@ public sealed class PgDeliveryStore(PgDb db) : DeliveryStoreBase, IDeliveryStore
 {
     protected override async Task<DbConnection> OpenAsync(CancellationToken ct) => await db.OpenAsync(ct);
 
-    // The whole list in one statement, idempotent through the unique (edition_id, subscriber_id). Subscribers who chose
-    // none of the edition's topics (nor all topics) go in already skipped when @skipWithoutMatch (the digests
-    // feature's rule, applied in the same pass). The suppression key (the subscribers feature's SuppressionHash:
-    // SHA-256, in hex, of the lower-cased address) is computed here only when there are suppressions at all.
-    static string Enqueue(bool checkSuppressions) => $"""
+    // The whole list in one statement. Subscribers who chose none of the edition's topics (nor all topics) go in
+    // already skipped when @skipWithoutMatch (the digests feature's rule, applied in the same pass; the subscribers who
+    // match are found once, as a hashed set, not per subscriber). The suppression key (the subscribers feature's
+    // SuppressionHash: SHA-256, in hex, of the lower-cased address) is computed only when there are suppressions at all.
+    // A first enqueue needs no conflict check: the edition was a draft a moment ago, in this transaction, and a draft
+    // has no rows; a later one skips subscribers who have a row already (the unique (edition_id, subscriber_id)).
+    // The migration 0020 explains why deliveries has no foreign keys to check per row.
+    static string Enqueue(bool checkSuppressions, bool first) => $"""
         WITH edition_topics AS (
             SELECT DISTINCT m.topic_id FROM summary_topics m JOIN summaries e ON e.id = m.summary_id WHERE e.edition_id = @editionId
         ), added AS (
             INSERT INTO deliveries (edition_id, subscriber_id, state, last_error, created_at, updated_at)
-            SELECT @editionId, s.id, CASE WHEN matched THEN 'pending' ELSE 'skipped' END,
-                   CASE WHEN matched THEN NULL ELSE @noMatch END, @now, @now
+            SELECT @editionId, s.id, CASE WHEN m.matched THEN 'pending' ELSE 'skipped' END,
+                   CASE WHEN m.matched THEN NULL ELSE @noMatch END, @now, @now
             FROM subscribers s
-            CROSS JOIN LATERAL (SELECT NOT @skipWithoutMatch OR s.all_topics OR EXISTS (
-                SELECT 1 FROM subscriber_topics t WHERE t.subscriber_id = s.id AND t.topic_id IN (SELECT topic_id FROM edition_topics))
-                AS matched) m
+            CROSS JOIN LATERAL (SELECT NOT @skipWithoutMatch OR s.all_topics OR s.id IN (
+                SELECT t.subscriber_id FROM subscriber_topics t WHERE t.topic_id IN (SELECT topic_id FROM edition_topics)) AS matched) m
             WHERE s.status = 'confirmed'
               AND (@confirmedAfter::timestamptz IS NULL OR s.confirmed_at > @confirmedAfter::timestamptz)
               {(checkSuppressions ? "AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = encode(sha256(convert_to(lower(btrim(s.email)), 'UTF8')), 'hex'))" : "")}
             ORDER BY s.id
-            ON CONFLICT (edition_id, subscriber_id) DO NOTHING
+            {(first ? "" : "ON CONFLICT (edition_id, subscriber_id) DO NOTHING")}
             RETURNING state
         )
         SELECT count(*) AS Rows, count(*) FILTER (WHERE state = 'skipped') AS Skipped FROM added
@@ -136,7 +138,7 @@ public sealed class PgDeliveryStore(PgDb db) : DeliveryStoreBase, IDeliveryStore
         {
             return null;
         }
-        var rows = await EnqueueAsync(connection, tx, editionId, null, now, skipWithoutMatch, ct);
+        var rows = await EnqueueAsync(connection, tx, editionId, null, now, skipWithoutMatch, first: true, ct);
         await tx.CommitAsync(ct);
         return rows;
     }
@@ -146,16 +148,16 @@ public sealed class PgDeliveryStore(PgDb db) : DeliveryStoreBase, IDeliveryStore
     {
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        var rows = await EnqueueAsync(connection, tx, editionId, confirmedAfter, now, skipWithoutMatch, ct);
+        var rows = await EnqueueAsync(connection, tx, editionId, confirmedAfter, now, skipWithoutMatch, first: false, ct);
         await tx.CommitAsync(ct);
         return rows;
     }
 
     static async Task<Enqueued> EnqueueAsync(NpgsqlConnection connection, NpgsqlTransaction tx, long editionId, DateTimeOffset? confirmedAfter,
-        DateTimeOffset now, bool skipWithoutMatch, CancellationToken ct)
+        DateTimeOffset now, bool skipWithoutMatch, bool first, CancellationToken ct)
     {
         var check = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(AnySuppression, transaction: tx, cancellationToken: ct));
-        var (rows, skipped) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(Enqueue(check),
+        var (rows, skipped) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(Enqueue(check, first),
             new { editionId, now, confirmedAfter, skipWithoutMatch, noMatch = DeliveryReason.NoMatchingTopics }, tx, commandTimeout: 0,
             cancellationToken: ct));
         return new Enqueued((int)rows, (int)skipped);

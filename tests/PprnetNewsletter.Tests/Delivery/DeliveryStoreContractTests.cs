@@ -226,6 +226,22 @@ public sealed class DeliveryStoreContractTests
     }
 
     [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task A_deleted_subscribers_rows_stay_without_a_subscriber_and_a_claim_returns_them_without_a_recipient(StorageProvider engine)
+    {
+        await using var test = await Engines.CreateAppAsync(engine);
+        var edition = await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, 2);
+        var store = test.Get<IDeliveryStore>();
+        await store.StartAsync(edition, Now, skipWithoutMatch: false);
+
+        await ScalarAsync<long>(test, "DELETE FROM subscribers WHERE email = 'reader1@example.org'");
+        var claimed = await store.ClaimAsync(edition, owner: 1, 10, Now, Now.AddSeconds(30));
+
+        Assert.Equal(1L, await ScalarAsync<long>(test, "SELECT count(*) FROM deliveries WHERE subscriber_id IS NULL"));
+        Assert.Equal([null, "reader2@example.org"], claimed.Select(r => r.Recipient?.Email));
+    }
+
+    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task The_dry_run_streams_eligible_subscribers_without_a_finished_row(StorageProvider engine)
     {
         await using var test = await Engines.CreateAppAsync(engine);
