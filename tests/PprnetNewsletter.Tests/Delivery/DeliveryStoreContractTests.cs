@@ -129,10 +129,7 @@ public sealed class DeliveryStoreContractTests
     public async Task Outcomes_settle_defer_and_fail_rows_with_their_history_and_the_counts_follow(StorageProvider engine)
     {
         await using var test = await Engines.CreateAppAsync(engine);
-        var edition = await SeedEditionAsync(test);
-        await SeedSubscribersAsync(test, 5);
-        var store = test.Get<IDeliveryStore>();
-        await store.StartAsync(edition, Now, skipWithoutMatch: false);
+        var (store, edition) = await StartWithReadersAsync(test, 5);
         var rows = await store.ClaimAsync(edition, owner: 1, 5, Now, Now.AddSeconds(30));
         var retryAt = Now.AddMinutes(10);
         var at = Now.AddSeconds(1);
@@ -173,10 +170,7 @@ public sealed class DeliveryStoreContractTests
     public async Task A_group_of_outcomes_that_fails_part_way_commits_none_of_them_and_the_writer_carries_on(StorageProvider engine)
     {
         await using var test = await Engines.CreateAppAsync(engine);
-        var edition = await SeedEditionAsync(test);
-        await SeedSubscribersAsync(test, 2);
-        var store = test.Get<IDeliveryStore>();
-        await store.StartAsync(edition, Now, skipWithoutMatch: false);
+        var (store, edition) = await StartWithReadersAsync(test, 2);
         var rows = await store.ClaimAsync(edition, owner: 1, 2, Now, Now.AddSeconds(30));
         DeliveryOutcome Sent(ClaimedDelivery row) => new(row.DeliveryId, 0, DeliveryState.Sent, Now, Reply: "250 2.0.0 Ok");
 
@@ -195,10 +189,7 @@ public sealed class DeliveryStoreContractTests
     public async Task Resends_requeue_failed_rows_of_confirmed_subscribers_and_one_subscriber_as_a_new_round(StorageProvider engine)
     {
         await using var test = await Engines.CreateAppAsync(engine);
-        var edition = await SeedEditionAsync(test);
-        await SeedSubscribersAsync(test, 3);
-        var store = test.Get<IDeliveryStore>();
-        await store.StartAsync(edition, Now, skipWithoutMatch: false);
+        var (store, edition) = await StartWithReadersAsync(test, 3);
         var rows = await store.ClaimAsync(edition, owner: 1, 3, Now, Now.AddSeconds(30));
         using (var writer = store.OpenOutcomeWriter())
         {
@@ -229,10 +220,7 @@ public sealed class DeliveryStoreContractTests
     public async Task A_deleted_subscribers_rows_stay_without_a_subscriber_and_a_claim_returns_them_without_a_recipient(StorageProvider engine)
     {
         await using var test = await Engines.CreateAppAsync(engine);
-        var edition = await SeedEditionAsync(test);
-        await SeedSubscribersAsync(test, 2);
-        var store = test.Get<IDeliveryStore>();
-        await store.StartAsync(edition, Now, skipWithoutMatch: false);
+        var (store, edition) = await StartWithReadersAsync(test, 2);
 
         await ScalarAsync<long>(test, "DELETE FROM subscribers WHERE email = 'reader1@example.org'");
         var claimed = await store.ClaimAsync(edition, owner: 1, 10, Now, Now.AddSeconds(30));
@@ -292,6 +280,16 @@ public sealed class DeliveryStoreContractTests
         var sentTo = Directory.GetFiles(test.OutboxPath, "*.eml").Select(f => MimeKit.MimeMessage.Load(f).To.Mailboxes.Single().Address).Order().ToList();
         Assert.Equal(emails.Order(), sentTo);
         Assert.Null(await runs.HolderAsync(edition, CancellationToken.None));
+    }
+
+    /// <summary>An edition started with <paramref name="readers"/> confirmed subscribers, all pending.</summary>
+    static async Task<(IDeliveryStore Store, long Edition)> StartWithReadersAsync(TestApp test, int readers)
+    {
+        var edition = await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, readers);
+        var store = test.Get<IDeliveryStore>();
+        await store.StartAsync(edition, Now, skipWithoutMatch: false);
+        return (store, edition);
     }
 
     /// <summary>A second app on the first one's database (the same SQLite file, or the same PostgreSQL database).</summary>

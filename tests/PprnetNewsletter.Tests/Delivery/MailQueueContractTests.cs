@@ -14,6 +14,15 @@ namespace PprnetNewsletter.Tests.Delivery;
 /// </summary>
 public sealed class MailQueueContractTests
 {
+    static async Task EnqueueAsync(TestApp app, int emails)
+    {
+        for (var i = 0; i < emails; i++)
+        {
+            using var message = Email(i);
+            await app.Get<MailQueue>().EnqueueAsync("confirmation", message, CancellationToken.None);
+        }
+    }
+
     static MimeMessage Email(int i)
     {
         var message = new MimeMessage();
@@ -31,11 +40,7 @@ public sealed class MailQueueContractTests
         const int emails = 120;
         await using var first = await Engines.CreateAppAsync(engine);
         await using var second = await DeliveryStoreContractTests.SameDatabaseAsync(first);
-        for (var i = 0; i < emails; i++)
-        {
-            using var message = Email(i);
-            await first.Get<MailQueue>().EnqueueAsync("confirmation", message, CancellationToken.None);
-        }
+        await EnqueueAsync(first, emails);
 
         async Task<List<long>> ClaimAllAsync(TestApp app, long owner)
         {
@@ -59,11 +64,7 @@ public sealed class MailQueueContractTests
         const int emails = 40;
         await using var first = await Engines.CreateAppAsync(engine);
         await using var second = await DeliveryStoreContractTests.SameDatabaseAsync(first);
-        for (var i = 0; i < emails; i++)
-        {
-            using var message = Email(i);
-            await first.Get<MailQueue>().EnqueueAsync("confirmation", message, CancellationToken.None);
-        }
+        await EnqueueAsync(first, emails);
 
         // Each app's own worker, writing to its own pickup directory, both at once.
         var workers = new[] { first, second }.Select(app => ActivatorUtilities.CreateInstance<MailQueueWorker>(app.App.Services)).ToList();
