@@ -30,13 +30,21 @@ static class SendBench
     {
         var subscribers = new Option<int>("--subscribers") { Description = "How many subscribers to seed and send to.", DefaultValueFactory = _ => 100_000 };
         var connections = new Option<int>("--connections") { Description = "SMTP connections (Smtp:MaxConnections).", DefaultValueFactory = _ => 4 };
+        var storage = new Option<StorageProvider>("--storage")
+        {
+            Description = "Sqlite (a temporary file) or Postgres (a throwaway cluster of Debian's postgresql, started and stopped by the benchmark).",
+            DefaultValueFactory = _ => StorageProvider.Sqlite,
+        };
         var bench = new Command("send", "Seed N subscribers in a temporary database, send an edition to smtp-sink on 127.0.0.1 and report messages/s and peak memory.")
         {
-            subscribers, connections,
+            subscribers, connections, storage,
         };
         bench.SetAction(async (parse, ct) =>
         {
-            foreach (var line in await RunAsync(app, parse.GetValue(subscribers), parse.GetValue(connections), ct))
+            var lines = parse.GetValue(storage) == StorageProvider.Postgres
+                ? await PostgresSendBench.RunAsync(parse.GetValue(subscribers), parse.GetValue(connections), ct)
+                : await RunAsync(app, parse.GetValue(subscribers), parse.GetValue(connections), ct);
+            foreach (var line in lines)
             {
                 Console.WriteLine(line);
             }
@@ -176,13 +184,13 @@ static class SendBench
     /// What a child process used: wall time, CPU (user + system), its peak resident memory and the bytes it wrote to
     /// storage (null where the kernel does not say: /proc/PID/io is Linux's).
     /// </summary>
-    sealed record ProcessUse(TimeSpan Wall, TimeSpan Cpu, long PeakRssMb, long? WrittenBytes);
+    internal sealed record ProcessUse(TimeSpan Wall, TimeSpan Cpu, long PeakRssMb, long? WrittenBytes);
 
     /// <summary>
     /// Runs <c>digest send MONTH</c> as its own process with <paramref name="config"/> as PPRNET_ variables, sampling
     /// its peak resident memory and CPU time while it runs.
     /// </summary>
-    static async Task<ProcessUse> SendInOwnProcessAsync(IReadOnlyDictionary<string, string?> config, string month, CancellationToken ct)
+    internal static async Task<ProcessUse> SendInOwnProcessAsync(IReadOnlyDictionary<string, string?> config, string month, CancellationToken ct)
     {
         // The product's own binary, built beside this one (a project reference): `dotnet pprnet.dll`.
         var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
@@ -406,7 +414,7 @@ static class SendBench
         return process.ExitCode == 0 ? messages / watch.Elapsed.TotalSeconds : double.NaN;
     }
 
-    static Process StartSink(int port)
+    internal static Process StartSink(int port)
     {
         var start = new ProcessStartInfo(Sink) { RedirectStandardOutput = false, RedirectStandardError = false };
         foreach (var arg in new[] { "-u", "nobody", "-m", "256", $"127.0.0.1:{port}", "256" })
@@ -432,7 +440,7 @@ static class SendBench
         throw new InvalidOperationException($"smtp-sink did not start listening on 127.0.0.1:{port}.");
     }
 
-    static int FreePort()
+    internal static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

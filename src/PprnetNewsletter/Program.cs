@@ -46,6 +46,7 @@ public static class Program
             },
             app.BouncesVerb(),              // bounces poll: one pass over the bounce mailbox
             app.DkimVerb(),                 // dkim init --domain D --selector S: a signing key and its DNS records
+            app.StorageVerb(),              // storage copy --to CONNECTION: the SQLite database into an empty PostgreSQL one
         };
         root.SetAction((_, ct) => WebSetup.RunServiceAsync(app, ct));
         return root;

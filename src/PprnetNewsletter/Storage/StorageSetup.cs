@@ -15,6 +15,7 @@ public static class StorageSetup
         builder.Services.AddSingleton<PgDb>();
         builder.Services.AddSingleton<PgMigrator>();
         builder.AddStore<ISchemaMigrator, Migrator, PgMigrator>();
+        builder.Services.AddSingleton<StorageCopy>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         return builder;
     }

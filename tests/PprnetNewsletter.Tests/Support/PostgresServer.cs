@@ -13,15 +13,18 @@ namespace PprnetNewsletter.Tests.Support;
 /// of its own (<see cref="CreateDatabaseAsync"/>). As root (CI), PostgreSQL refuses to run, so the cluster belongs
 /// to the <c>postgres</c> user that the package creates. Durability is switched off: a test cluster dies with its tests.
 /// </summary>
-public sealed class PostgresServer
+internal sealed class PostgresServer
 {
-    static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
+    static readonly Lazy<Task<PostgresServer>> Shared = new(() => StartAsync(durable: false));
 
-    PostgresServer(string binFolder, string folder, int port)
+    readonly bool _asRoot;
+
+    PostgresServer(string binFolder, string folder, int port, bool asRoot)
     {
         BinFolder = binFolder;
         Folder = folder;
         Port = port;
+        _asRoot = asRoot;
     }
 
     public string BinFolder { get; }
@@ -73,7 +76,11 @@ public sealed class PostgresServer
         return config;
     }
 
-    static async Task<PostgresServer> StartAsync()
+    /// <summary>
+    /// Starts a cluster of its own (the benchmark's): <paramref name="durable"/> keeps PostgreSQL's default fsync and
+    /// synchronous commits, as a production server has them; the tests' cluster runs without.
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(bool durable)
     {
         var bin = FindBinFolder();
         RemoveStoppedClusters();
@@ -89,20 +96,25 @@ public sealed class PostgresServer
             ["-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"], asRoot);
         var port = FreePort();
         var settings = string.Join(' ',
-            $"-p {port}", $"-k {folder}", "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c synchronous_commit=off",
-            "-c full_page_writes=off", "-c max_connections=400", "-c shared_buffers=64MB");
+            $"-p {port}", $"-k {folder}", "-c listen_addresses=127.0.0.1", "-c max_connections=400",
+            durable ? "-c shared_buffers=256MB -c max_wal_size=4GB" : "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB");
         await RunAsync(Path.Combine(bin, "pg_ctl"),
             ["-D", data, "-l", Path.Combine(folder, "server.log"), "-o", settings, "-w", "-t", "60", "start"], asRoot);
-        var server = new PostgresServer(bin, folder, port);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop(asRoot);
+        var server = new PostgresServer(bin, folder, port, asRoot);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
         return server;
     }
 
-    void Stop(bool asRoot)
+    /// <summary>Stops the cluster and deletes its folder (also done when the process exits).</summary>
+    public void Stop()
     {
+        if (!Directory.Exists(Folder))
+        {
+            return;
+        }
         try
         {
-            RunAsync(Path.Combine(BinFolder, "pg_ctl"), ["-D", Path.Combine(Folder, "data"), "-m", "immediate", "-w", "stop"], asRoot)
+            RunAsync(Path.Combine(BinFolder, "pg_ctl"), ["-D", Path.Combine(Folder, "data"), "-m", "immediate", "-w", "stop"], _asRoot)
                 .GetAwaiter().GetResult();
             Directory.Delete(Folder, recursive: true);
         }
