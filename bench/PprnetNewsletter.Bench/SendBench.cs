@@ -91,7 +91,7 @@ static class SendBench
             await SeedAsync(db, count, ct);
             report.Add(string.Create(c, $"Seeded {count:N0} subscribers with random topic subsets in {watch.Elapsed.TotalSeconds:N1} s."));
             await services.GetRequiredService<SummaryImporter>().ImportAsync(Path.Combine(services.GetRequiredService<IHostEnvironment>().ContentRootPath, "content"), ct);
-            var ledger = services.GetRequiredService<DeliveryLedger>();
+            var ledger = services.GetRequiredService<IDeliveryStore>();
             var month = (await LatestEditionAsync(db, ct))
                 ?? throw new UsageException("No edition in content/: the benchmark sends the repository's sample content.");
             var edition = (await ledger.FindEditionAsync(month, ct))!;
@@ -331,7 +331,7 @@ static class SendBench
             FROM subscribers s ORDER BY s.id LIMIT 2000
             """, cancellationToken: ct));
         return [.. rows
-            .Select(r => new Recipient(r.Id, r.Email, r.Name, r.AllTopics == 1, DeliveryLedger.ParseIds(r.Topics)))
+            .Select(r => new Recipient(r.Id, r.Email, r.Name, r.AllTopics == 1, SqliteDeliveryStore.ParseIds(r.Topics)))
             .Where(recipient => prepared.Compose(recipient, 0) is not null)];
     }
 

@@ -126,7 +126,7 @@ public static class EditionEndpoints
         }).WithSummary("Queue the edition for any address, as the subscriber 'as' would get it (default: all topics); the service sends it within moments, with retries.")
         .Produces<TestSendView>().ProducesValidationProblem();
 
-        editions.MapPost("/{month}/send", async (string month, ContentStore content, SendJobs jobs, EditionRuns runs, TimeProvider clock,
+        editions.MapPost("/{month}/send", async (string month, ContentStore content, SendJobs jobs, IEditionRuns runs, TimeProvider clock,
             CancellationToken ct) =>
         {
             if (await FindSendableAsync(content, month, ct) is { } refusal)
@@ -138,7 +138,7 @@ public static class EditionEndpoints
         .Produces<StartedView>(StatusCodes.Status202Accepted);
 
         editions.MapPost("/{month}/resend", async (string month, ResendInput input, ContentStore content, ISubscriberStore subscribers,
-            SendJobs jobs, EditionRuns runs, TimeProvider clock, CancellationToken ct) =>
+            SendJobs jobs, IEditionRuns runs, TimeProvider clock, CancellationToken ct) =>
         {
             var request = input.Kind switch
             {
@@ -184,7 +184,7 @@ public static class EditionEndpoints
     /// 409 while any run holds the edition, whoever started it (this service, another process, the command line); else
     /// starts the work in the background, 202.
     /// </summary>
-    static async Task<IResult> StartAsync(SendJobs jobs, EditionRuns runs, TimeProvider clock, string month, string kind,
+    static async Task<IResult> StartAsync(SendJobs jobs, IEditionRuns runs, TimeProvider clock, string month, string kind,
         Func<EditionSender, CancellationToken, Task<string>> work, CancellationToken ct)
     {
         var location = $"{AdminSetup.RoutePrefix}/editions/{month}";

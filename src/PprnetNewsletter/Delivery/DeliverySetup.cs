@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Delivery;
 
@@ -17,9 +18,9 @@ public static class DeliverySetup
             sp.GetRequiredService<IOptions<SmtpOptions>>().Value.UsesPickupDirectory
                 ? ActivatorUtilities.CreateInstance<PickupDirectoryTransport>(sp)
                 : ActivatorUtilities.CreateInstance<SmtpTransport>(sp));
-        builder.Services.AddSingleton<DeliveryLedger>();
-        builder.Services.AddSingleton<IDeliveryStore>(sp => sp.GetRequiredService<DeliveryLedger>());
-        builder.Services.AddSingleton<EditionRuns>();
+        builder.AddStore<IDeliveryStore, SqliteDeliveryStore, PgDeliveryStore>();
+        builder.AddStore<IEditionRuns, SqliteEditionRuns, PgEditionRuns>();
+        builder.AddStore<IMailQueueStore, SqliteMailQueueStore, PgMailQueueStore>();
         builder.Services.AddSingleton<MailQueue>();
         // Runs only where the host is started: the service (a one-off verb never starts its host).
         builder.Services.AddHostedService<MailQueueWorker>();

@@ -41,6 +41,7 @@ public sealed class EditionSender
 {
     internal sealed record Dependencies(
         IDeliveryStore Ledger,
+        IEditionRuns Runs,
         IMailTransport Transport,
         DeliveryResilience Resilience,
         ISubscriberStore Subscribers,
@@ -52,11 +53,11 @@ public sealed class EditionSender
     readonly Dependencies _deps;
     readonly IEditionMessageFactory _factory;
 
-    public EditionSender(IDeliveryStore ledger, IEditionMessageFactory factory, IMailTransport transport, DeliveryResilience resilience,
+    public EditionSender(IDeliveryStore ledger, IEditionRuns runs, IEditionMessageFactory factory, IMailTransport transport, DeliveryResilience resilience,
         ISubscriberStore subscribers, TimeProvider clock, IOptions<DeliveryOptions> options, IOptions<SmtpOptions> smtp, ILogger<EditionSender> logger)
     {
         _factory = factory;
-        _deps = new Dependencies(ledger, transport, resilience, subscribers, clock, options.Value, smtp.Value, logger);
+        _deps = new Dependencies(ledger, runs, transport, resilience, subscribers, clock, options.Value, smtp.Value, logger);
     }
 
     /// <summary>
@@ -171,7 +172,7 @@ public sealed class EditionSender
         var edition = await RequireEditionAsync(month, ct);
         var counts = await _deps.Ledger.CountsAsync(edition.Id, topReasons: 5, ct);
         var nextRetry = await _deps.Ledger.NextDeferredAttemptAsync(edition.Id, ct);
-        var holder = await _deps.Ledger.RunHolderAsync(edition.Id, ct);
+        var holder = await _deps.Runs.HolderAsync(edition.Id, ct);
         var now = _deps.Clock.GetUtcNow();
         var note = (edition.SummaryCount, edition.Status) switch
         {

@@ -3,10 +3,10 @@ using PprnetNewsletter.Content;
 namespace PprnetNewsletter.Delivery;
 
 /// <summary>
-/// What the sending engine (EditionSender, SendRun) needs from storage, and nothing more: the engine defines it,
-/// the SQLite ledger implements it (DeliveryLedger with EditionRuns), and a PostgreSQL store can implement it
-/// next to that without the engine changing. Timestamps come from the engine's clock; each method is one atomic
-/// step (one transaction) of the store.
+/// What the sending engine (EditionSender, SendRun) needs from the delivery ledger, and nothing more: the engine
+/// defines it; <see cref="SqliteDeliveryStore"/> and <see cref="PgDeliveryStore"/> implement it (the edition's run
+/// record is <see cref="IEditionRuns"/>). Timestamps come from the engine's clock; each method is one atomic step
+/// (one transaction) of the store.
 /// </summary>
 public interface IDeliveryStore
 {
@@ -25,7 +25,10 @@ public interface IDeliveryStore
     /// <summary>Eligible subscribers with no finished row (what a send would still do), streamed.</summary>
     IAsyncEnumerable<Recipient> StreamEligibleAsync(long editionId, CancellationToken ct = default);
 
-    /// <summary>Leases up to <paramref name="limit"/> rows that need work to <paramref name="owner"/>; never the same row to two claims.</summary>
+    /// <summary>
+    /// Leases up to <paramref name="limit"/> rows that need work (pending, another run's lease lapsed, deferred and due)
+    /// to <paramref name="owner"/>; never the same row to two claims, whichever process or instance makes them.
+    /// </summary>
     Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(long editionId, long owner, int limit, DateTimeOffset now, DateTimeOffset leaseUntil,
         CancellationToken ct = default);
 
@@ -49,19 +52,6 @@ public interface IDeliveryStore
     Task<DateTimeOffset?> NextDeferredAttemptAsync(long editionId, CancellationToken ct = default);
 
     Task<LedgerCounts> CountsAsync(long editionId, int topReasons, CancellationToken ct = default);
-
-    /// <summary>Takes the edition's run record if free or lapsed (a dead holder's rows become claimable at once).</summary>
-    Task<bool> TryAcquireRunAsync(long editionId, long owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct);
-
-    /// <summary>The heartbeat: the run's lease and its rows' leases. False when the run no longer holds the edition.</summary>
-    Task<bool> RenewRunAsync(long editionId, long owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct);
-
-    Task ReleaseRunAsync(long editionId, long owner, CancellationToken ct);
-
-    Task<EditionRunHolder?> RunHolderAsync(long editionId, CancellationToken ct);
-
-    /// <summary>Rows in 'sending' held by <paramref name="owner"/>.</summary>
-    Task<long> HeldRowsAsync(long editionId, long owner, CancellationToken ct);
 }
 
 /// <summary>Commits groups of outcomes, each group atomically: every row's new state and its history entries.</summary>

@@ -1,6 +1,4 @@
-using Dapper;
 using MimeKit;
-using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Delivery;
 
@@ -24,34 +22,8 @@ public sealed class QueuedMail
 /// The durable queue of single emails (table mail_queue). A request enqueues a finished message and answers at once;
 /// the delivery worker sends it, retrying transient failures with growing waits, until Delivery:GiveUpAfter.
 /// </summary>
-public sealed class MailQueue(Db db, TimeProvider clock)
+public sealed class MailQueue(IMailQueueStore store, TimeProvider clock)
 {
-    const string Insert = """
-        INSERT INTO mail_queue (kind, recipient, message, message_id, next_attempt_at, created_at)
-        VALUES (@kind, @recipient, @message, @messageId, @now, @now)
-        RETURNING id
-        """;
-
-    // Due rows, and rows a dead worker held past their lease.
-    const string Claim = """
-        UPDATE mail_queue SET state = 'sending', lease_owner = @owner, lease_until = @leaseUntil, attempts = attempts + 1
-        WHERE id IN (SELECT id FROM mail_queue
-                     WHERE (state = 'pending' AND next_attempt_at <= @now) OR (state = 'sending' AND lease_until < @now)
-                     ORDER BY id LIMIT @limit)
-        RETURNING id AS Id, kind AS Kind, recipient AS Recipient, message AS Message, attempts AS Attempts, created_at AS CreatedAt
-        """;
-
-    const string Settle = """
-        UPDATE mail_queue
-        SET state = @state, next_attempt_at = coalesce(@next, next_attempt_at), lease_owner = NULL, lease_until = NULL,
-            -- A finished email is kept as a record (who, what kind, when), not as a body: its links are the reader's keys.
-            message = CASE WHEN @state IN ('sent', 'failed') THEN X'' ELSE message END,
-            last_error = @error, sent_at = CASE WHEN @state = 'sent' THEN @now ELSE sent_at END
-        WHERE id = @id
-        """;
-
-    const string Open = "SELECT count(*) FROM mail_queue WHERE state IN ('pending', 'sending')";
-
     // Wakes the worker in this process at once; other processes' emails are found by its polling.
     readonly SemaphoreSlim _enqueued = new(0, 1);
 
@@ -61,9 +33,7 @@ public sealed class MailQueue(Db db, TimeProvider clock)
         using var buffer = new MemoryStream();
         await message.WriteToAsync(buffer, ct);
         var recipient = string.Join(", ", message.To.Mailboxes.Select(m => m.Address));
-        await using var connection = await db.OpenAsync(ct);
-        var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(Insert,
-            new { kind, recipient, message = buffer.ToArray(), messageId = message.MessageId, now = clock.GetUtcNow() }, cancellationToken: ct));
+        var id = await store.InsertAsync(kind, recipient, buffer.ToArray(), message.MessageId, clock.GetUtcNow(), ct);
         if (_enqueued.CurrentCount == 0)
         {
             try
@@ -84,22 +54,14 @@ public sealed class MailQueue(Db db, TimeProvider clock)
     internal async Task<IReadOnlyList<QueuedMail>> ClaimDueAsync(long owner, TimeSpan lease, int limit, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        await using var connection = await db.OpenAsync(ct);
-        return (await connection.QueryAsync<QueuedMail>(new CommandDefinition(Claim,
-            new { owner, now, leaseUntil = now + lease, limit }, cancellationToken: ct))).ToList();
+        return await store.ClaimAsync(owner, now, now + lease, limit, ct);
     }
 
     internal async Task SettleAsync(long id, string state, DateTimeOffset? next, string? error, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition(Settle,
-            new { id, state, next, error, now = clock.GetUtcNow() }, cancellationToken: ct));
+        await store.SettleAsync(id, state, next, error, clock.GetUtcNow(), ct);
     }
 
     /// <summary>Emails not sent or failed yet.</summary>
-    public async Task<long> CountOpenAsync(CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(Open, cancellationToken: ct));
-    }
+    public Task<long> CountOpenAsync(CancellationToken ct = default) => store.CountOpenAsync(ct);
 }

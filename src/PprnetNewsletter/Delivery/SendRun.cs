@@ -159,7 +159,7 @@ sealed class SendRun
             {
                 await _ticking.CancelAsync();
                 await ticking;
-                await _deps.Ledger.ReleaseRunAsync(_edition.Id, _leaseOwner, CancellationToken.None);
+                await _deps.Runs.ReleaseAsync(_edition.Id, _leaseOwner, CancellationToken.None);
             }
         }
         finally
@@ -182,11 +182,11 @@ sealed class SendRun
         while (!_stop.IsCancellationRequested)
         {
             var now = Now;
-            if (await _deps.Ledger.TryAcquireRunAsync(_edition.Id, _leaseOwner, now, now + Lease, CancellationToken.None))
+            if (await _deps.Runs.TryAcquireAsync(_edition.Id, _leaseOwner, now, now + Lease, CancellationToken.None))
             {
                 return true;
             }
-            if (!_waitIfBusy || await _deps.Ledger.RunHolderAsync(_edition.Id, CancellationToken.None) is not { } holder)
+            if (!_waitIfBusy || await _deps.Runs.HolderAsync(_edition.Id, CancellationToken.None) is not { } holder)
             {
                 if (!_waitIfBusy)
                 {
@@ -194,7 +194,7 @@ sealed class SendRun
                 }
                 continue;
             }
-            var rows = await _deps.Ledger.HeldRowsAsync(_edition.Id, holder.Owner, CancellationToken.None);
+            var rows = await _deps.Runs.HeldRowsAsync(_edition.Id, holder.Owner, CancellationToken.None);
             var wait = holder.LeaseUntil > now ? holder.LeaseUntil - now : TimeSpan.Zero;
             var status = Interrupted(holder, now)
                 ? string.Create(CultureInfo.InvariantCulture,
@@ -268,7 +268,7 @@ sealed class SendRun
             nextBeat = now + HeartbeatEvery;
             try
             {
-                if (!await _deps.Ledger.RenewRunAsync(_edition.Id, _leaseOwner, now, now + Lease, CancellationToken.None))
+                if (!await _deps.Runs.RenewAsync(_edition.Id, _leaseOwner, now, now + Lease, CancellationToken.None))
                 {
                     Halt(new DeliveryHaltedException(
                         $"Sending {_edition.Month} stopped: another run took the edition over (this run's heartbeat came after its lease lapsed). " +
@@ -485,7 +485,7 @@ sealed class SendRun
         }
         if (message is null)
         {
-            return (Outcome(row, DeliveryState.Skipped, error: DeliveryLedger.NoMatchingTopics), null, false);
+            return (Outcome(row, DeliveryState.Skipped, error: DeliveryReason.NoMatchingTopics), null, false);
         }
 
         // Disposed once its fate is known (retries included): its body's buffer goes back to the pool for the next one.

@@ -6,7 +6,7 @@ namespace PprnetNewsletter.Scheduling;
 
 /// <summary>Runs the schedule's decision: the monthly trigger and the catch-up at start-up both come here.</summary>
 public sealed class ScheduledEditions(
-    DeliveryLedger ledger, EditionSender sender, TimeProvider clock, IOptions<ScheduleOptions> options, ILogger<ScheduledEditions> logger)
+    IDeliveryStore ledger, EditionSender sender, TimeProvider clock, IOptions<ScheduleOptions> options, ILogger<ScheduledEditions> logger)
 {
     public CronExpression Cron { get; } = EditionSchedule.CronOf(options.Value);
 

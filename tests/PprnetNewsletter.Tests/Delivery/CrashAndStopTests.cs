@@ -15,7 +15,7 @@ public class CrashAndStopTests
     /// then behaves like a process that died at that instant: that call and every later one never return, so the
     /// engine never learns of the 250 and never commits it.
     /// </summary>
-    sealed class DiesAfter(IMailTransport inner, int crashAt) : IMailTransport
+    internal sealed class DiesAfter(IMailTransport inner, int crashAt) : IMailTransport
     {
         readonly ManualResetEventSlim _never = new();
         int _sends;

@@ -1,9 +1,12 @@
+using System.Data.Common;
 using Dapper;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 using PprnetNewsletter.Content;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Storage;
+using PprnetNewsletter.Storage.Postgres;
 using PprnetNewsletter.Tests.Support;
 
 namespace PprnetNewsletter.Tests.Delivery;
@@ -12,7 +15,7 @@ namespace PprnetNewsletter.Tests.Delivery;
 /// A stand-in for the digests feature behind the engine's own seam: one small plain-text message per recipient,
 /// Message-ID from the month, subscriber and resend round; <paramref name="matches"/> decides who gets nothing.
 /// </summary>
-sealed class TestMessageFactory(DeliveryLedger ledger, Func<Recipient, bool>? matches = null) : IEditionMessageFactory
+sealed class TestMessageFactory(IDeliveryStore ledger, Func<Recipient, bool>? matches = null) : IEditionMessageFactory
 {
     public async Task<IEditionMessages?> PrepareAsync(string month, CancellationToken ct) =>
         await ledger.FindEditionAsync(month, ct) is { } edition ? new Messages(edition, matches ?? (_ => true)) : null;
@@ -69,9 +72,15 @@ static class DeliveryTestData
         return fast;
     }
 
+    /// <summary>A connection to the app's database, whichever engine it runs on (for SQL both engines read alike).</summary>
+    public static async Task<DbConnection> OpenAsync(TestApp test) =>
+        test.Get<IOptions<StorageOptions>>().Value.Provider == StorageProvider.Postgres
+            ? await test.Get<PgDb>().OpenAsync()
+            : await test.Get<Db>().OpenAsync();
+
     public static async Task<long> SeedEditionAsync(TestApp test, string month = Month, int summaries = 2)
     {
-        await using var connection = await test.Get<Db>().OpenAsync();
+        await using var connection = await OpenAsync(test);
         var id = await connection.ExecuteScalarAsync<long>(
             "INSERT INTO editions (month, created_at) VALUES (@month, @now) RETURNING id", new { month, now = LongAgo });
         for (var i = 1; i <= summaries; i++)
@@ -79,8 +88,8 @@ static class DeliveryTestData
             await connection.ExecuteAsync("""
                 INSERT INTO summaries (edition_id, slug, position, title, body_markdown, body_html, body_text,
                     implications_markdown, implications_html, implications_text, imported_at, updated_at)
-                VALUES (@id, @slug, @i, 'Title', 'b', '<p>b</p>', 'b', 'i', '<p>i</p>', 'i', 'x', 'x')
-                """, new { id, i, slug = $"{month}-summary-{i}" });
+                VALUES (@id, @slug, @i, 'Title', 'b', '<p>b</p>', 'b', 'i', '<p>i</p>', 'i', @at, @at)
+                """, new { id, i, slug = $"{month}-summary-{i}", at = LongAgo });
         }
         return id;
     }
@@ -89,14 +98,14 @@ static class DeliveryTestData
     public static async Task<IReadOnlyList<string>> SeedSubscribersAsync(
         TestApp test, int count, string prefix = "reader", string status = "confirmed", DateTimeOffset? confirmedAt = null)
     {
-        await using var connection = await test.Get<Db>().OpenAsync();
+        await using var connection = await OpenAsync(test);
         var emails = Enumerable.Range(1, count).Select(i => $"{prefix}{i}@example.org").ToList();
         foreach (var email in emails)
         {
             await connection.ExecuteAsync("""
                 INSERT INTO subscribers (email, name, status, all_topics, created_at, confirmed_at, updated_at)
-                VALUES (@email, 'Reader', @status, 1, @at, @confirmed, @at)
-                """, new { email, status, at = LongAgo, confirmed = status == "confirmed" ? confirmedAt ?? LongAgo : (DateTimeOffset?)null });
+                VALUES (@email, 'Reader', @status, @allTopics, @at, @confirmed, @at)
+                """, new { email, status, allTopics = true, at = LongAgo, confirmed = status == "confirmed" ? confirmedAt ?? LongAgo : (DateTimeOffset?)null });
         }
         return emails;
     }
@@ -104,7 +113,7 @@ static class DeliveryTestData
     /// <summary>The engine as the application builds it, with the test message factory and optional substitutes.</summary>
     public static EditionSender Sender(this TestApp test, TimeProvider? clock = null, IMailTransport? transport = null, Func<Recipient, bool>? matches = null)
     {
-        var args = new List<object> { new TestMessageFactory(test.Get<DeliveryLedger>(), matches) };
+        var args = new List<object> { new TestMessageFactory(test.Get<IDeliveryStore>(), matches) };
         if (clock is not null)
         {
             args.Add(clock);
@@ -118,7 +127,7 @@ static class DeliveryTestData
 
     public static async Task<Dictionary<string, long>> StatesAsync(TestApp test, string month = Month)
     {
-        await using var connection = await test.Get<Db>().OpenAsync();
+        await using var connection = await OpenAsync(test);
         var rows = await connection.QueryAsync<(string, long)>(
             "SELECT d.state, count(*) FROM deliveries d JOIN editions e ON e.id = d.edition_id WHERE e.month = @month GROUP BY d.state",
             new { month });
@@ -127,7 +136,7 @@ static class DeliveryTestData
 
     public static async Task<T> ScalarAsync<T>(TestApp test, string sql, object? args = null)
     {
-        await using var connection = await test.Get<Db>().OpenAsync();
+        await using var connection = await OpenAsync(test);
         return (await connection.ExecuteScalarAsync<T>(sql, args))!;
     }
 }

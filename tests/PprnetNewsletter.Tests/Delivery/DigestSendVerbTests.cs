@@ -59,7 +59,7 @@ public class DigestSendVerbTests
         }
         // The digests feature's own verdict for every reader, before anything is sent.
         var prepared = (await test.Get<EditionMessageFactory>().PrepareAsync("2023-03"))!;
-        var ledger = test.Get<DeliveryLedger>();
+        var ledger = test.Get<IDeliveryStore>();
         var edition = (await ledger.FindEditionAsync("2023-03"))!;
         var expectSkipped = new SortedSet<long>();
         await foreach (var recipient in ledger.StreamEligibleAsync(edition.Id))
@@ -77,7 +77,7 @@ public class DigestSendVerbTests
             "SELECT subscriber_id, attempts, last_error FROM deliveries WHERE state = 'skipped' ORDER BY subscriber_id")).ToList();
         Assert.InRange(expectSkipped.Count, 10, 70);   // the seed gives both kinds plenty of readers
         Assert.Equal(expectSkipped, skipped.Select(s => s.Subscriber));
-        Assert.All(skipped, s => Assert.Equal((0L, DeliveryLedger.NoMatchingTopics), (s.Attempts, s.Error)));
+        Assert.All(skipped, s => Assert.Equal((0L, DeliveryReason.NoMatchingTopics), (s.Attempts, s.Error)));
         Assert.Equal((80L - expectSkipped.Count, (long)expectSkipped.Count), (result.Sent, result.Skipped));
         Assert.Equal(80 - expectSkipped.Count, Directory.GetFiles(test.OutboxPath, "*.eml").Length);
     }

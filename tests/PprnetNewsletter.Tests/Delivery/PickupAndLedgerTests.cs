@@ -67,7 +67,7 @@ public class PickupAndLedgerTests
         await using var test = await TestApp.CreateAsync();
         var edition = await SeedEditionAsync(test);
         await SeedSubscribersAsync(test, 5);
-        var ledger = test.Get<DeliveryLedger>();
+        var ledger = test.Get<IDeliveryStore>();
         var now = DateTimeOffset.UtcNow;
 
         var first = await ledger.StartAsync(edition, now, skipWithoutMatch: false);
@@ -158,11 +158,11 @@ public class PickupAndLedgerTests
     }
 
     /// <summary>An edition started (its rows enqueued, all pending) for <paramref name="subscribers"/> new subscribers.</summary>
-    static async Task<(DeliveryLedger Ledger, long Edition, DateTimeOffset Now)> StartWithSubscribersAsync(TestApp test, int subscribers)
+    static async Task<(IDeliveryStore Ledger, long Edition, DateTimeOffset Now)> StartWithSubscribersAsync(TestApp test, int subscribers)
     {
         var edition = await SeedEditionAsync(test);
         await SeedSubscribersAsync(test, subscribers);
-        var ledger = test.Get<DeliveryLedger>();
+        var ledger = test.Get<IDeliveryStore>();
         var now = DateTimeOffset.UtcNow;
         await ledger.StartAsync(edition, now, skipWithoutMatch: false);
         return (ledger, edition, now);

@@ -10,74 +10,13 @@ using PprnetNewsletter.Subscribers;
 
 namespace PprnetNewsletter.Delivery;
 
-/// <summary>The states of a ledger row (deliveries.state).</summary>
-public static class DeliveryState
-{
-    public const string Pending = "pending";
-    public const string Sending = "sending";
-    public const string Sent = "sent";
-    public const string Deferred = "deferred";
-    public const string Failed = "failed";
-    public const string Skipped = "skipped";
-
-    public static IReadOnlyList<string> All { get; } = [Pending, Sending, Sent, Deferred, Failed, Skipped];
-}
-
-/// <summary>
-/// A ledger row claimed for sending, with its recipient as they are now. <see cref="Recipient"/> is null when the
-/// subscriber was deleted; <see cref="SubscriberStatus"/> may no longer be 'confirmed' (unsubscribed since enqueue).
-/// </summary>
-public sealed record ClaimedDelivery(long DeliveryId, int ResendCount, DateTimeOffset? FirstAttemptAt, Recipient? Recipient, string? SubscriberStatus)
-{
-    /// <summary>Attempts already retried within the run that holds the row.</summary>
-    public int Retries { get; init; }
-
-    /// <summary>The failed attempts behind <see cref="Retries"/>: written to the history with the row's outcome.</summary>
-    public IReadOnlyList<DeliveryOutcome>? Earlier { get; init; }
-}
-
-/// <summary>What became of one attempt at one row; the ledger records it on the row and in its history.</summary>
-public sealed record DeliveryOutcome(
-    long DeliveryId,
-    int ResendCount,
-    string State,
-    DateTimeOffset At,
-    DateTimeOffset? NextAttemptAt = null,
-    int? SmtpCode = null,
-    string? EnhancedStatus = null,
-    string? Reply = null,
-    string? Error = null,
-    string? MessageId = null)
-{
-    /// <summary>Attempts that failed before this one in the same run (retried at once): history entries only.</summary>
-    public IReadOnlyList<DeliveryOutcome>? Earlier { get; init; }
-}
-
-/// <summary>Rows added to an edition's ledger: <see cref="Skipped"/> of them settled already (no matching topic).</summary>
-public sealed record Enqueued(int Rows, int Skipped);
-
-/// <summary>How many rows an edition has in one state, and the commonest reasons behind failed and deferred rows.</summary>
-public sealed record LedgerCounts(IReadOnlyDictionary<string, long> ByState, IReadOnlyList<FailureReason> TopReasons);
-
-public sealed record FailureReason(string State, string Reason, long Count, string? Example);
-
 /// <summary>
 /// The per-recipient delivery ledger in SQLite: one row per edition and subscriber, the unit of resumable sending.
-/// The SQLite implementation of the engine's <see cref="IDeliveryStore"/>; all of the engine's SQL lives here and
-/// in <see cref="EditionRuns"/>.
+/// The SQLite implementation of the engine's <see cref="IDeliveryStore"/> (its run records: <see cref="SqliteEditionRuns"/>).
 /// </summary>
-public sealed class DeliveryLedger(Db db, EditionRuns runs) : IDeliveryStore
+public sealed class SqliteDeliveryStore(Db db) : DeliveryStoreBase, IDeliveryStore
 {
-    const string EditionByMonth = """
-        SELECT e.id, e.month, e.status, (SELECT count(*) FROM summaries s WHERE s.edition_id = e.id) AS SummaryCount,
-               e.send_started_at AS SendStartedAt, e.sent_at AS SentAt
-        FROM editions e WHERE e.month = @month
-        """;
-
-    // Compare-and-set: of two processes starting the same edition, exactly one sees a changed row.
-    const string StartEdition = """
-        UPDATE editions SET status = 'sending', send_started_at = @now WHERE id = @editionId AND status = 'draft'
-        """;
+    protected override async Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken ct) => await db.OpenAsync(ct);
 
     // One statement per state for the whole list; the unique (edition_id, subscriber_id) makes it idempotent.
     // Hashing every address for the suppression check costs more than the insert itself, so it is only asked for
@@ -98,9 +37,6 @@ public sealed class DeliveryLedger(Db db, EditionRuns runs) : IDeliveryStore
                                      WHERE e.edition_id = @editionId)))
         ON CONFLICT (edition_id, subscriber_id) DO NOTHING
         """;
-
-    /// <summary>Why a row was skipped: recorded on rows settled at enqueue and on rows Compose found nothing for.</summary>
-    public const string NoMatchingTopics = "nothing this month matches the subscriber's topics";
 
     const string AnySuppression = "SELECT EXISTS (SELECT 1 FROM suppressions)";
 
@@ -148,69 +84,6 @@ public sealed class DeliveryLedger(Db db, EditionRuns runs) : IDeliveryStore
         WHERE id IN (SELECT value FROM json_each(@ids)) AND state = 'sending'
         """;
 
-    const string CompleteEdition = """
-        UPDATE editions SET status = 'sent', sent_at = @now
-        WHERE id = @editionId AND status = 'sending'
-          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE edition_id = @editionId AND state IN ('pending', 'sending', 'deferred'))
-        """;
-
-    const string CountClaimable = """
-        SELECT (SELECT count(*) FROM deliveries WHERE edition_id = @editionId AND state = 'pending')
-             + (SELECT count(*) FROM deliveries WHERE edition_id = @editionId AND state = 'sending' AND lease_until < @now)
-             + (SELECT count(*) FROM deliveries WHERE state = 'deferred' AND next_attempt_at <= @now AND edition_id = @editionId)
-        """;
-
-    const string EditionsWithDueWork = """
-        SELECT e.month FROM editions e
-        WHERE e.status IN ('sending', 'sent')
-          AND NOT EXISTS (SELECT 1 FROM edition_runs r WHERE r.edition_id = e.id AND r.lease_until >= @now)
-          AND (EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'pending')
-               OR EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = e.id AND d.state = 'sending' AND d.lease_until < @now)
-               OR EXISTS (SELECT 1 FROM deliveries d WHERE d.state = 'deferred' AND d.next_attempt_at <= @now AND d.edition_id = e.id))
-        ORDER BY e.month
-        """;
-
-    // What keeps an edition from being complete now: rows pending, in 'sending' (another run's), or deferred and due.
-    const string CountLeft = """
-        SELECT (SELECT count(*) FROM deliveries WHERE edition_id = @editionId AND state IN ('pending', 'sending'))
-             + (SELECT count(*) FROM deliveries WHERE state = 'deferred' AND next_attempt_at <= @now AND edition_id = @editionId)
-        """;
-
-    const string NextDeferredAttempt = """
-        SELECT min(next_attempt_at) FROM deliveries WHERE state = 'deferred' AND edition_id = @editionId
-        """;
-
-    const string CountsByState = "SELECT state, count(*) FROM deliveries WHERE edition_id = @editionId GROUP BY state";
-
-    const string TopFailureReasons = """
-        SELECT state AS State,
-               CASE WHEN smtp_code IS NOT NULL THEN smtp_code || coalesce(' ' || enhanced_status, '')
-                    ELSE coalesce(last_error, 'unknown') END AS Reason,
-               count(*) AS Count, min(coalesce(smtp_reply, last_error)) AS Example
-        FROM deliveries WHERE edition_id = @editionId AND state IN ('failed', 'deferred')
-        GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT @limit
-        """;
-
-    // A resend is a new round for the row: its history stays in delivery_attempts, resend_count changes the Message-ID.
-    const string RequeueFailed = """
-        UPDATE deliveries
-        SET state = 'pending', resend_count = resend_count + 1, lease_until = NULL, next_attempt_at = NULL,
-            first_attempt_at = NULL, updated_at = @now
-        WHERE edition_id = @editionId AND state = 'failed'
-          AND subscriber_id IN (SELECT id FROM subscribers WHERE status = 'confirmed')
-        """;
-
-    const string CountFailed = "SELECT count(*) FROM deliveries WHERE edition_id = @editionId AND state = 'failed'";
-
-    const string RequeueOne = """
-        INSERT INTO deliveries (edition_id, subscriber_id, state, created_at, updated_at)
-        VALUES (@editionId, @subscriberId, 'pending', @now, @now)
-        ON CONFLICT (edition_id, subscriber_id) DO UPDATE
-        SET state = 'pending', resend_count = resend_count + 1, lease_until = NULL, next_attempt_at = NULL,
-            first_attempt_at = NULL, updated_at = excluded.updated_at
-        WHERE state NOT IN ('pending', 'sending')
-        """;
-
     const string EligibleNotDone = """
         SELECT s.id AS SubscriberId, s.email AS Email, s.name AS Name, s.status AS Status, s.all_topics AS AllTopics,
                (SELECT group_concat(t.topic_id) FROM subscriber_topics t WHERE t.subscriber_id = s.id) AS TopicIds
@@ -242,12 +115,6 @@ public sealed class DeliveryLedger(Db db, EditionRuns runs) : IDeliveryStore
         public long? AllTopics { get; init; }
 
         public string? TopicIds { get; init; }
-    }
-
-    public async Task<EditionInfo?> FindEditionAsync(string month, CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<EditionInfo>(new CommandDefinition(EditionByMonth, new { month }, cancellationToken: ct));
     }
 
     /// <summary>
@@ -284,7 +151,7 @@ public sealed class DeliveryLedger(Db db, EditionRuns runs) : IDeliveryStore
         DateTimeOffset now, bool skipWithoutMatch, CancellationToken ct)
     {
         var check = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(AnySuppression, transaction: tx, cancellationToken: ct));
-        var parameters = new { editionId, now, confirmedAfter, skipWithoutMatch, noMatch = NoMatchingTopics };
+        var parameters = new { editionId, now, confirmedAfter, skipWithoutMatch, noMatch = DeliveryReason.NoMatchingTopics };
         var skipped = skipWithoutMatch
             ? await connection.ExecuteAsync(new CommandDefinition(Enqueue(check, skipped: true), parameters, tx, commandTimeout: 0, cancellationToken: ct))
             : 0;
@@ -472,18 +339,6 @@ public sealed class DeliveryLedger(Db db, EditionRuns runs) : IDeliveryStore
         }
     }
 
-    public Task<bool> TryAcquireRunAsync(long editionId, long owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct) =>
-        runs.TryAcquireAsync(editionId, owner, now, leaseUntil, ct);
-
-    public Task<bool> RenewRunAsync(long editionId, long owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken ct) =>
-        runs.RenewAsync(editionId, owner, now, leaseUntil, ct);
-
-    public Task ReleaseRunAsync(long editionId, long owner, CancellationToken ct) => runs.ReleaseAsync(editionId, owner, ct);
-
-    public Task<EditionRunHolder?> RunHolderAsync(long editionId, CancellationToken ct) => runs.HolderAsync(editionId, ct);
-
-    public Task<long> HeldRowsAsync(long editionId, long owner, CancellationToken ct) => runs.HeldRowsAsync(editionId, owner, ct);
-
     /// <summary>Gives claimed rows that were never attempted back to the queue (a graceful stop).</summary>
     public async Task ReleaseAsync(IReadOnlyCollection<long> deliveryIds, DateTimeOffset now, CancellationToken ct = default)
     {
@@ -494,74 +349,6 @@ public sealed class DeliveryLedger(Db db, EditionRuns runs) : IDeliveryStore
         await using var connection = await db.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition(
             Release, new { ids = JsonSerializer.Serialize(deliveryIds), now }, cancellationToken: ct));
-    }
-
-    /// <summary>Marks the edition sent once no row is left to work on. True when this call did it.</summary>
-    public async Task<bool> CompleteIfDoneAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteAsync(new CommandDefinition(CompleteEdition, new { editionId, now }, cancellationToken: ct)) == 1;
-    }
-
-    public async Task<long> CountClaimableAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountClaimable, new { editionId, now }, cancellationToken: ct));
-    }
-
-    /// <summary>Rows that keep the edition from being complete now: pending, sending, or deferred and due.</summary>
-    public async Task<long> CountLeftAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountLeft, new { editionId, now }, cancellationToken: ct));
-    }
-
-    /// <summary>Months of started editions with rows to work on now: pending, lease expired, or deferred and due.</summary>
-    public async Task<IReadOnlyList<string>> EditionsWithDueWorkAsync(DateTimeOffset now, CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return (await connection.QueryAsync<string>(new CommandDefinition(EditionsWithDueWork, new { now }, cancellationToken: ct))).ToList();
-    }
-
-    public async Task<DateTimeOffset?> NextDeferredAttemptAsync(long editionId, CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        var text = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(NextDeferredAttempt, new { editionId }, cancellationToken: ct));
-        return text is null ? null : SqlTime.FromText(text);
-    }
-
-    public async Task<LedgerCounts> CountsAsync(long editionId, int topReasons, CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        var byState = DeliveryState.All.ToDictionary(s => s, _ => 0L);
-        foreach (var (state, count) in await connection.QueryAsync<(string, long)>(new CommandDefinition(CountsByState, new { editionId }, cancellationToken: ct)))
-        {
-            byState[state] = count;
-        }
-        var reasons = await connection.QueryAsync<(string State, string Reason, long Count, string? Example)>(new CommandDefinition(
-            TopFailureReasons, new { editionId, limit = topReasons }, cancellationToken: ct));
-        return new LedgerCounts(byState, reasons.Select(r => new FailureReason(r.State, r.Reason, r.Count, r.Example)).ToList());
-    }
-
-    /// <summary>
-    /// Puts the failed rows of subscribers still confirmed back in the queue as a new round. Returns how many were
-    /// requeued and how many stay failed (their subscriber bounced, unsubscribed or was erased).
-    /// </summary>
-    public async Task<(int Requeued, int LeftFailed)> RequeueFailedAsync(long editionId, DateTimeOffset now, CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
-        var requeued = await connection.ExecuteAsync(new CommandDefinition(RequeueFailed, new { editionId, now }, tx, cancellationToken: ct));
-        var left = await connection.ExecuteScalarAsync<int>(new CommandDefinition(CountFailed, new { editionId }, tx, cancellationToken: ct));
-        await tx.CommitAsync(ct);
-        return (requeued, left);
-    }
-
-    /// <summary>Queues one subscriber for the edition: a new round of their row, or a first row. False if already queued.</summary>
-    public async Task<bool> RequeueOneAsync(long editionId, long subscriberId, DateTimeOffset now, CancellationToken ct = default)
-    {
-        await using var connection = await db.OpenAsync(ct);
-        return await connection.ExecuteAsync(new CommandDefinition(RequeueOne, new { editionId, subscriberId, now }, cancellationToken: ct)) == 1;
     }
 
     /// <summary>
