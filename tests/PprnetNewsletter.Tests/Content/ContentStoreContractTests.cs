@@ -89,7 +89,7 @@ public sealed class ContentStoreContractTests
         await test.Get<SummaryImporter>().ImportAsync(ContentFixtures.SampleFolder);
         var sentAt = new DateTimeOffset(2023, 3, 1, 14, 0, 0, TimeSpan.Zero);
         // Sending is the delivery feature's: here the editions are marked sent as it would.
-        await EngineSql.ExecuteAsync(test, "UPDATE editions SET status = 'sent', sent_at = @sentAt WHERE month IN ('2022-12', '2023-03')", new { sentAt });
+        await EngineStores.ExecuteAsync(test, "UPDATE editions SET status = 'sent', sent_at = @sentAt WHERE month IN ('2022-12', '2023-03')", new { sentAt });
 
         var editions = await test.Get<IContentStore>().ListEditionsAsync();
         Assert.Equal([("2023-03", "sent", 2L), ("2023-01", "draft", 3L), ("2022-12", "sent", 1L)],

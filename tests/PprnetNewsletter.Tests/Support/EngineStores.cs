@@ -1,21 +1,31 @@
 using System.Data.Common;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using PprnetNewsletter.Storage;
 using PprnetNewsletter.Storage.Postgres;
 
 namespace PprnetNewsletter.Tests.Support;
 
 /// <summary>
-/// A connection to a test app's database, whichever engine it uses: for contract tests that must seed what another
-/// feature's store writes (subscribers, ledger rows) or read what no interface shows. The SQL given must be standard SQL
-/// with typed parameters (a bool for a flag, a DateTimeOffset for a time), which both engines take.
+/// For the store contract tests, whichever engine a test app uses: a store of that engine built with the test's own
+/// arguments (a FakeTimeProvider), and a connection to its database to seed what another feature's store writes
+/// (subscribers, ledger rows). The SQL given must be standard SQL with typed parameters (a bool for a flag, a
+/// DateTimeOffset for a time), which both engines take.
 /// </summary>
-public static class EngineSql
+public static class EngineStores
 {
+    static bool IsPostgres(TestApp test) =>
+        test.Get<Microsoft.Extensions.Options.IOptions<StorageOptions>>().Value.Provider == StorageProvider.Postgres;
+
+    /// <summary>The app's engine's implementation of a store, its other dependencies from the app.</summary>
+    public static object Create<TSqlite, TPostgres>(TestApp test, params object[] arguments)
+        where TSqlite : class where TPostgres : class =>
+        IsPostgres(test)
+            ? ActivatorUtilities.CreateInstance<TPostgres>(test.App.Services, arguments)
+            : ActivatorUtilities.CreateInstance<TSqlite>(test.App.Services, arguments);
+
     public static async Task<DbConnection> OpenAsync(TestApp test) =>
-        test.Get<Microsoft.Extensions.Options.IOptions<StorageOptions>>().Value.Provider == StorageProvider.Postgres
-            ? await test.Get<PgDb>().OpenAsync()
-            : await test.Get<Db>().OpenAsync();
+        IsPostgres(test) ? await test.Get<PgDb>().OpenAsync() : await test.Get<Db>().OpenAsync();
 
     public static async Task<int> ExecuteAsync(TestApp test, string sql, object? parameters = null)
     {
