@@ -58,16 +58,16 @@ public static class EditionEndpoints
         .Produces<EditionView>();
 
         editions.MapGet("/{month}/deliveries", async (string month, string? state, int? offset, int? limit, IContentStore content,
-            AdminQueries queries, CancellationToken ct) =>
+            IAdminQueries queries, CancellationToken ct) =>
         {
             if (state is not null && !DeliveryState.All.Contains(state))
             {
                 throw new UsageException($"state must be one of {string.Join(", ", DeliveryState.All)}, not '{state}'.");
             }
             var (from, count) = (offset ?? 0, limit ?? 100);
-            if (from < 0 || count is < 1 or > AdminQueries.MaxPageSize)
+            if (from < 0 || count is < 1 or > IAdminQueries.MaxPageSize)
             {
-                throw new UsageException($"offset must be 0 or more and limit between 1 and {AdminQueries.MaxPageSize}.");
+                throw new UsageException($"offset must be 0 or more and limit between 1 and {IAdminQueries.MaxPageSize}.");
             }
             if (await FindAsync(content, month, ct) is null)
             {

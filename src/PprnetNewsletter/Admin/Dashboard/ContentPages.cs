@@ -83,7 +83,7 @@ public static class ContentPages
             Topics = await topics.AllAsync(),
         }));
 
-        admin.MapGet("/content/summaries/{slug}", async (string slug, DashboardQueries queries, TopicCatalog topics, CancellationToken ct) =>
+        admin.MapGet("/content/summaries/{slug}", async (string slug, IDashboardQueries queries, TopicCatalog topics, CancellationToken ct) =>
         {
             if (await queries.SummaryAsync(slug, ct) is not { } summary)
             {

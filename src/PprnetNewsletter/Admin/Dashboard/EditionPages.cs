@@ -36,8 +36,8 @@ public static class EditionPages
 
         var edition = admin.MapGroup("/editions/{month}");
 
-        edition.MapGet("/", async (string month, string? done, IContentStore content, EditionSender sender, SendJobs jobs, AdminQueries ledger,
-            DashboardQueries queries, CancellationToken ct) =>
+        edition.MapGet("/", async (string month, string? done, IContentStore content, EditionSender sender, SendJobs jobs, IAdminQueries ledger,
+            IDashboardQueries queries, CancellationToken ct) =>
         {
             if (!await ExistsAsync(content, month, ct))
             {
