@@ -83,6 +83,29 @@ public sealed class ContentStoreContractTests
     }
 
     [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task An_import_waits_for_one_under_way_and_then_sees_what_it_wrote(StorageProvider engine)
+    {
+        await using var test = await Engines.CreateAppAsync(engine);
+        var store = test.Get<IContentStore>();
+        var topics = test.Get<TopicCatalog>();
+
+        var first = await store.BeginImportAsync();
+        var second = Task.Run(async () =>
+        {
+            await using var session = await store.BeginImportAsync();
+            return session.Summaries.Keys.ToList();
+        });
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(second.IsCompleted, "a second import began while the first held the content");
+
+        await first.SaveAsync([Draft(topics, "written-first", "2023-08", null, "w.md", "training")]);
+        await first.CommitAsync();
+        await first.DisposeAsync();
+
+        Assert.Equal(["written-first"], await second.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task The_archive_lists_sent_editions_newest_first_and_shows_one(StorageProvider engine)
     {
         await using var test = await Engines.StartWebAsync(engine);
