@@ -44,6 +44,30 @@ public sealed class AdminStoreContractTests
     }
 
     [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Of_two_adds_of_one_address_at_once_one_succeeds_and_the_other_says_it_is_taken(StorageProvider engine)
+    {
+        await using var test = await Engines.CreateAppAsync(engine);
+        var accounts = test.Get<AdminAccounts>();
+
+        var adds = await Task.WhenAll(Enumerable.Range(0, 4).Select(async i =>
+        {
+            try
+            {
+                await accounts.AddAsync(i % 2 == 0 ? "cy@example.org" : "CY@Example.org", Password);
+                return "added";
+            }
+            catch (UsageException e)
+            {
+                return e.Message;
+            }
+        }));
+
+        Assert.Single(adds, a => a == "added");
+        Assert.All(adds.Where(a => a != "added"), a => Assert.Contains("already an administrator", a));
+        Assert.Single(await accounts.ListAsync());
+    }
+
+    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
     public async Task The_audit_log_keeps_each_action_and_lists_the_newest_first(StorageProvider engine)
     {
         await using var test = await Engines.CreateAppAsync(engine);

@@ -32,13 +32,10 @@ public sealed class AdminAccounts(IAdminAccountStore store, TimeProvider time)
         {
             throw new UsageException($"The password must be at least {MinPasswordLength} characters long (it has {password.Length}).");
         }
-        if (await store.FindAsync(normalised, ct) is not null)
-        {
-            throw new UsageException($"{normalised} is already an administrator. Remove it first to set a new password.");
-        }
         var now = time.GetUtcNow();
         var hash = _hasher.HashPassword(null!, password);
-        var id = await store.AddAsync(normalised, hash, now, ct);
+        var id = await store.AddAsync(normalised, hash, now, ct)
+            ?? throw new UsageException($"{normalised} is already an administrator. Remove it first to set a new password.");
         return new AdminAccount(id, normalised, now);
     }
 

@@ -13,8 +13,8 @@ public interface IAdminAccountStore
     /// <summary>The account of <paramref name="email"/> in any case, or null.</summary>
     Task<StoredAdmin?> FindAsync(string email, CancellationToken ct);
 
-    /// <summary>Adds an account; its id.</summary>
-    Task<long> AddAsync(string email, string passwordHash, DateTimeOffset createdAt, CancellationToken ct);
+    /// <summary>Adds an account; its id, or null when the address (in any case) has one already.</summary>
+    Task<long?> AddAsync(string email, string passwordHash, DateTimeOffset createdAt, CancellationToken ct);
 
     /// <summary>Every account (in no particular order).</summary>
     Task<IReadOnlyList<AdminAccount>> ListAsync(CancellationToken ct);

@@ -9,7 +9,10 @@ public abstract class SqlAdminAccountStore : IAdminAccountStore
     /// <summary>A new open connection to the database; the caller disposes of it.</summary>
     protected abstract Task<DbConnection> OpenAsync(CancellationToken ct);
 
-    const string Insert = "INSERT INTO admins (email, password_hash, created_at) VALUES (@email, @hash, @createdAt) RETURNING id";
+    // The unique index on lower(email) decides between two adds of one address at once (two instances, two terminals).
+    const string Insert = """
+        INSERT INTO admins (email, password_hash, created_at) VALUES (@email, @hash, @createdAt) ON CONFLICT DO NOTHING RETURNING id
+        """;
     const string ByEmail = "SELECT id, email, password_hash AS PasswordHash FROM admins WHERE lower(email) = lower(@email)";
     const string All = "SELECT id, email, created_at AS CreatedAt FROM admins";
     const string Delete = "DELETE FROM admins WHERE lower(email) = lower(@email)";
@@ -21,10 +24,10 @@ public abstract class SqlAdminAccountStore : IAdminAccountStore
         return await connection.QuerySingleOrDefaultAsync<StoredAdmin>(new CommandDefinition(ByEmail, new { email }, cancellationToken: ct));
     }
 
-    public async Task<long> AddAsync(string email, string passwordHash, DateTimeOffset createdAt, CancellationToken ct)
+    public async Task<long?> AddAsync(string email, string passwordHash, DateTimeOffset createdAt, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(Insert, new { email, hash = passwordHash, createdAt }, cancellationToken: ct));
+        return await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(Insert, new { email, hash = passwordHash, createdAt }, cancellationToken: ct));
     }
 
     public async Task<IReadOnlyList<AdminAccount>> ListAsync(CancellationToken ct)
