@@ -73,7 +73,7 @@ public sealed class AdminStoreContractTests
         await using var test = await Engines.CreateAppAsync(engine);
         var start = new DateTimeOffset(2026, 3, 1, 9, 30, 15, 123, TimeSpan.Zero);
         var time = new FakeTimeProvider(start);
-        var audit = new AuditLog((IAuditStore)EngineStores.Create<SqliteAuditStore, PgAuditStore>(test), time);
+        var audit = new AuditLog(EngineStores.Create<IAuditStore, SqliteAuditStore, PgAuditStore>(test), time);
 
         await audit.RecordAsync("ann@example.org", "signed in", null, "127.0.0.1");
         time.Advance(TimeSpan.FromMinutes(1));

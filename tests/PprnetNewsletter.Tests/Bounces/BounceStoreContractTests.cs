@@ -47,7 +47,7 @@ public sealed class BounceStoreContractTests
         await using var test = await Engines.CreateAppAsync(engine);
         var start = new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
         var time = new FakeTimeProvider(start);
-        var store = (IBounceStore)EngineStores.Create<SqliteBounceStore, PgBounceStore>(test, time);
+        var store = EngineStores.Create<IBounceStore, SqliteBounceStore, PgBounceStore>(test, time);
         var ann = await EngineStores.AddSubscriberAsync(test, "ann@example.org", "confirmed");
         var bob = await EngineStores.AddSubscriberAsync(test, "bob@example.org", "confirmed");
 

@@ -18,8 +18,8 @@ public static class EngineStores
         test.Get<Microsoft.Extensions.Options.IOptions<StorageOptions>>().Value.Provider == StorageProvider.Postgres;
 
     /// <summary>The app's engine's implementation of a store, its other dependencies from the app.</summary>
-    public static object Create<TSqlite, TPostgres>(TestApp test, params object[] arguments)
-        where TSqlite : class where TPostgres : class =>
+    public static TStore Create<TStore, TSqlite, TPostgres>(TestApp test, params object[] arguments)
+        where TSqlite : class, TStore where TPostgres : class, TStore =>
         IsPostgres(test)
             ? ActivatorUtilities.CreateInstance<TPostgres>(test.App.Services, arguments)
             : ActivatorUtilities.CreateInstance<TSqlite>(test.App.Services, arguments);
