@@ -16,7 +16,7 @@ namespace PprnetNewsletter.Bench;
 /// variant already rendered and inlined, as for all but the first few recipients of an edition).
 /// </summary>
 sealed class DigestBench(
-    IServiceProvider services, EmailTemplates templates, EditionMessageFactory editions, ContentStore content, TopicCatalog topics,
+    IServiceProvider services, EmailTemplates templates, EditionMessageFactory editions, IContentStore content, TopicCatalog topics,
     MessageAssembly assembly, DkimSigning dkim, TimeProvider time)
 {
     /// <summary><c>pprnet-bench digest</c>: the cost of composing one digest in steady state.</summary>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using PprnetNewsletter.Bounces;
 using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Storage;
 using PprnetNewsletter.Web;
 
 namespace PprnetNewsletter.Admin;
@@ -21,7 +22,7 @@ public static class AdminSetup
         builder.Services.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
         // A body that cannot be bound (malformed JSON) reaches the error handler, whose problem details say why.
         builder.Services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
-        builder.Services.AddSingleton<AdminQueries>();
+        builder.AddStore<IAdminQueries, SqliteAdminQueries, PgAdminQueries>();
         builder.Services.AddSingleton<FailedAdminAttempts>();
         builder.Services.AddSingleton<SendJobs>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SendJobs>());

@@ -36,7 +36,7 @@ public static class EditionEndpoints
     {
         var editions = api.MapGroup("/editions").WithTags("Editions");
 
-        editions.MapGet("/", async (ContentStore content, EditionSender sender, CancellationToken ct) =>
+        editions.MapGet("/", async (IContentStore content, EditionSender sender, CancellationToken ct) =>
         {
             var reports = new List<EditionStatusReport>();
             foreach (var edition in await content.ListEditionsAsync(ct))
@@ -46,7 +46,7 @@ public static class EditionEndpoints
             return TypedResults.Ok(reports);
         }).WithSummary("Every edition, newest first, with its delivery counts per state.");
 
-        editions.MapGet("/{month}", async (string month, ContentStore content, EditionSender sender, SendJobs jobs, CancellationToken ct) =>
+        editions.MapGet("/{month}", async (string month, IContentStore content, EditionSender sender, SendJobs jobs, CancellationToken ct) =>
         {
             if (await FindAsync(content, month, ct) is not { } edition)
             {
@@ -57,17 +57,17 @@ public static class EditionEndpoints
         }).WithSummary("One edition: summaries, delivery counts per state, common failure reasons, the last send started here.")
         .Produces<EditionView>();
 
-        editions.MapGet("/{month}/deliveries", async (string month, string? state, int? offset, int? limit, ContentStore content,
-            AdminQueries queries, CancellationToken ct) =>
+        editions.MapGet("/{month}/deliveries", async (string month, string? state, int? offset, int? limit, IContentStore content,
+            IAdminQueries queries, CancellationToken ct) =>
         {
             if (state is not null && !DeliveryState.All.Contains(state))
             {
                 throw new UsageException($"state must be one of {string.Join(", ", DeliveryState.All)}, not '{state}'.");
             }
             var (from, count) = (offset ?? 0, limit ?? 100);
-            if (from < 0 || count is < 1 or > AdminQueries.MaxPageSize)
+            if (from < 0 || count is < 1 or > IAdminQueries.MaxPageSize)
             {
-                throw new UsageException($"offset must be 0 or more and limit between 1 and {AdminQueries.MaxPageSize}.");
+                throw new UsageException($"offset must be 0 or more and limit between 1 and {IAdminQueries.MaxPageSize}.");
             }
             if (await FindAsync(content, month, ct) is null)
             {
@@ -126,7 +126,7 @@ public static class EditionEndpoints
         }).WithSummary("Queue the edition for any address, as the subscriber 'as' would get it (default: all topics); the service sends it within moments, with retries.")
         .Produces<TestSendView>().ProducesValidationProblem();
 
-        editions.MapPost("/{month}/send", async (string month, ContentStore content, SendJobs jobs, IEditionRuns runs, TimeProvider clock,
+        editions.MapPost("/{month}/send", async (string month, IContentStore content, SendJobs jobs, IEditionRuns runs, TimeProvider clock,
             CancellationToken ct) =>
         {
             if (await FindSendableAsync(content, month, ct) is { } refusal)
@@ -137,7 +137,7 @@ public static class EditionEndpoints
         }).WithSummary("Send the edition now, in the background (resumable; a second send sends nothing). 202 + the edition's URL.")
         .Produces<StartedView>(StatusCodes.Status202Accepted);
 
-        editions.MapPost("/{month}/resend", async (string month, ResendInput input, ContentStore content, ISubscriberStore subscribers,
+        editions.MapPost("/{month}/resend", async (string month, ResendInput input, IContentStore content, ISubscriberStore subscribers,
             SendJobs jobs, IEditionRuns runs, TimeProvider clock, CancellationToken ct) =>
         {
             var request = input.Kind switch
@@ -167,11 +167,11 @@ public static class EditionEndpoints
         return api;
     }
 
-    static Task<Edition?> FindAsync(ContentStore content, string month, CancellationToken ct) =>
+    static Task<Edition?> FindAsync(IContentStore content, string month, CancellationToken ct) =>
         MonthNames.TryParse(month, out _) ? content.GetEditionAsync(month, ct) : Task.FromResult<Edition?>(null);
 
     /// <summary>Null when the edition exists and has summaries; the refusal otherwise.</summary>
-    static async Task<IResult?> FindSendableAsync(ContentStore content, string month, CancellationToken ct) =>
+    static async Task<IResult?> FindSendableAsync(IContentStore content, string month, CancellationToken ct) =>
         await FindAsync(content, month, ct) switch
         {
             null => NoEdition(month),

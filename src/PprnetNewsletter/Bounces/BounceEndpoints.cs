@@ -7,13 +7,13 @@ public static class BounceEndpoints
     {
         var bounces = api.MapGroup("/bounces").WithTags("Bounces");
 
-        bounces.MapGet("/", async (string? kind, int? offset, int? limit, BounceStore store, CancellationToken ct) =>
+        bounces.MapGet("/", async (string? kind, int? offset, int? limit, IBounceStore store, CancellationToken ct) =>
             TypedResults.Ok(await store.ListAsync(string.IsNullOrWhiteSpace(kind) ? null : kind.Trim().ToLowerInvariant(),
                 offset ?? 0, limit ?? 100, ct)))
             .WithSummary("Bounces, complaints, mailto unsubscribes and automatic replies, newest first; kind filters " +
                 "(permanent, transient, complaint, mailto, autoreply).");
 
-        bounces.MapGet("/{id:long}/raw", async (long id, BounceStore store, CancellationToken ct) =>
+        bounces.MapGet("/{id:long}/raw", async (long id, IBounceStore store, CancellationToken ct) =>
         {
             if (await store.GetAsync(id, ct) is not { } report)
             {

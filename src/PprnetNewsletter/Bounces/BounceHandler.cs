@@ -28,7 +28,7 @@ public enum HandlingResult
 /// report is kept with its outcome, once per channel and event id: a report read again has no second effect.
 /// </summary>
 public sealed class BounceHandler(
-    BounceStore store, ISubscriberStore subscribers, VerpAddresses verp, IOptions<BouncesOptions> options, TimeProvider time,
+    IBounceStore store, ISubscriberStore subscribers, VerpAddresses verp, IOptions<BouncesOptions> options, TimeProvider time,
     ILogger<BounceHandler> logger)
 {
     static readonly ConsentContext Bounce = new(ConsentSource.Bounce);

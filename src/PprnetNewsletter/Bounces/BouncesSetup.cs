@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Options;
 using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Storage;
 using Quartz;
 
 namespace PprnetNewsletter.Bounces;
@@ -13,7 +14,7 @@ public static class BouncesSetup
         builder.Services.AddValidatedOptions<BouncesOptions>(BouncesOptions.Section);
         builder.Services.AddSingleton<VerpAddresses>();
         builder.Services.AddSingleton<BounceClassifier>();
-        builder.Services.AddSingleton<BounceStore>();
+        builder.AddStore<IBounceStore, SqliteBounceStore, PgBounceStore>();
         builder.Services.AddSingleton<BounceHandler>();
         builder.Services.AddSingleton<BounceMailbox>();
         builder.Services.AddSingleton<WebhookKeys>();
@@ -58,7 +59,7 @@ public static class BouncesSetup
     }
 
     static string BounceKindLabel(ReportKind kind) =>
-        kind == ReportKind.Unrecognised ? "unrecognised" : BounceStore.KindName(kind);
+        kind == ReportKind.Unrecognised ? "unrecognised" : IBounceStore.KindName(kind);
 }
 
 /// <summary>Every Bounces:PollInterval, one pass over the bounce mailbox (when one is configured).</summary>

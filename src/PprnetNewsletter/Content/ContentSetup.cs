@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Content;
 
@@ -10,7 +11,7 @@ public static class ContentSetup
     {
         builder.Services.AddValidatedOptions<ContentOptions>(ContentOptions.Section);
         builder.Services.AddSingleton<TopicCatalog>();
-        builder.Services.AddSingleton<ContentStore>();
+        builder.AddStore<IContentStore, SqliteContentStore, PgContentStore>();
         builder.Services.AddSingleton<SummaryImporter>();
         builder.Services.AddSingleton<EditionCheck>();
         builder.Services.AddHostedService<FirstStartImport>();

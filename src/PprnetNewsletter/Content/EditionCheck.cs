@@ -8,7 +8,7 @@ namespace PprnetNewsletter.Content;
 /// to write it; a real month without an edition is told so, with the editions there are and the import command
 /// that would make it — a command that works from any directory, because it names the folder in full.
 /// </summary>
-public sealed class EditionCheck(ContentStore content, IHostEnvironment environment, IOptions<ContentOptions> options)
+public sealed class EditionCheck(IContentStore content, IHostEnvironment environment, IOptions<ContentOptions> options)
 {
     public async Task RequireAsync(string month, CancellationToken ct)
     {

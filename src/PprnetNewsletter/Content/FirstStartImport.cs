@@ -10,7 +10,7 @@ namespace PprnetNewsletter.Content;
 /// </summary>
 public sealed class FirstStartImport(
     SummaryImporter importer,
-    ContentStore store,
+    IContentStore store,
     IOptions<ContentOptions> options,
     IHostEnvironment environment,
     ILogger<FirstStartImport> logger) : IHostedService

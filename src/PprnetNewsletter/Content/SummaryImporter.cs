@@ -25,7 +25,7 @@ public sealed record ImportResult(int New, int Updated, int Unchanged, IReadOnly
 /// every file is read and checked first, and on any problem nothing is written and every problem is reported
 /// at once. Re-importing updates summaries by slug. Used by the <c>import</c> verb, the first start and the admin API.
 /// </summary>
-public sealed class SummaryImporter(ContentStore store, TopicCatalog topics, ILogger<SummaryImporter> logger)
+public sealed class SummaryImporter(IContentStore store, TopicCatalog topics, ILogger<SummaryImporter> logger)
 {
     /// <exception cref="UsageException">Nothing was imported; the message lists every problem.</exception>
     public async Task<ImportResult> ImportAsync(string path, CancellationToken ct = default)
@@ -90,7 +90,7 @@ public sealed class SummaryImporter(ContentStore store, TopicCatalog topics, ILo
     /// is being sent or was sent keeps its content: any change to it is a problem.
     /// </summary>
     static (List<SummaryDraft> Changed, int Unchanged) Compare(
-        List<SummaryDraft> drafts, ContentStore.ImportSession session, List<ImportProblem> problems)
+        List<SummaryDraft> drafts, IImportSession session, List<ImportProblem> problems)
     {
         var changed = new List<SummaryDraft>();
         var unchanged = 0;

@@ -1,18 +1,15 @@
-using Dapper;
-using PprnetNewsletter.Storage;
-
 namespace PprnetNewsletter.Content;
 
 /// <summary>
 /// The taxonomy, read once from the database (migrations own it, so it cannot change while running).
 /// Topics are matched by slug or by name, case-insensitively.
 /// </summary>
-public sealed class TopicCatalog(Db db)
+public sealed class TopicCatalog(IContentStore store)
 {
     readonly Lazy<Task<Loaded>> _loaded = new(async () =>
     {
-        await using var connection = await db.OpenAsync();
-        var all = (await connection.QueryAsync<Topic>("SELECT id, slug, name FROM topics ORDER BY name")).ToList();
+        // Ordered here rather than by the database, whose collation of names may differ between engines and servers.
+        var all = (await store.TopicsAsync()).OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
         var byKey = new Dictionary<string, Topic>(StringComparer.OrdinalIgnoreCase);
         foreach (var topic in all)
         {

@@ -13,7 +13,7 @@ namespace PprnetNewsletter.Digests;
 
 /// <summary>Prepares an edition for sending: the digests feature's side of the delivery seam.</summary>
 public sealed class EditionMessageFactory(
-    ContentStore content,
+    IContentStore content,
     TopicCatalog topics,
     EmailRenderer renderer,
     MessageAssembly assembly,

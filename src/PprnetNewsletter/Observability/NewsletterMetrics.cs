@@ -1,6 +1,4 @@
 using System.Diagnostics.Metrics;
-using Dapper;
-using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Observability;
 
@@ -12,40 +10,27 @@ public sealed class NewsletterMetrics : IDisposable
 {
     public const string MeterName = "PprnetNewsletter";
 
-    const string RowsByState = "SELECT state AS Key, count(*) AS Count FROM deliveries GROUP BY state";
-    const string AttemptsByOutcome = "SELECT outcome AS Key, count(*) AS Count FROM delivery_attempts GROUP BY outcome";
-    const string SubscribersByStatus = "SELECT status AS Key, count(*) AS Count FROM subscribers GROUP BY status";
-
-    /// <summary>A label and its count (a class, not a positional record: an empty result's count column has no type in SQLite).</summary>
-    sealed class KeyCount
-    {
-        public string Key { get; set; } = "";
-
-        public long Count { get; set; }
-    }
-
     readonly Meter _meter;
-    readonly Db _db;
+    readonly IMetricsQueries _queries;
 
-    public NewsletterMetrics(IMeterFactory meters, Db db)
+    public NewsletterMetrics(IMeterFactory meters, IMetricsQueries queries)
     {
-        _db = db;
+        _queries = queries;
         _meter = meters.Create(MeterName);
-        _meter.CreateObservableCounter("pprnet.delivery.attempts", () => Read(AttemptsByOutcome, "outcome"), "{message}",
+        _meter.CreateObservableCounter("pprnet.delivery.attempts", () => Read(_queries.AttemptsByOutcomeAsync, "outcome"), "{message}",
             "Delivery attempts by their outcome (sent, deferred, failed, skipped), resends included.");
-        _meter.CreateObservableGauge("pprnet.ledger.rows", () => Read(RowsByState, "state"), "{row}",
+        _meter.CreateObservableGauge("pprnet.ledger.rows", () => Read(_queries.LedgerRowsByStateAsync, "state"), "{row}",
             "Rows of the delivery ledger by state, over every edition.");
-        _meter.CreateObservableGauge("pprnet.subscribers", () => Read(SubscribersByStatus, "status"), "{subscriber}",
+        _meter.CreateObservableGauge("pprnet.subscribers", () => Read(_queries.SubscribersByStatusAsync, "status"), "{subscriber}",
             "Subscribers by status.");
     }
 
-    IEnumerable<Measurement<long>> Read(string sql, string label)
-    {
-        using var connection = _db.Open();
-        return connection.Query<KeyCount>(sql)
+    // An observable instrument's callback is synchronous (the exporter calls it while it collects a scrape), so the
+    // query is waited for here.
+    static List<Measurement<long>> Read(Func<CancellationToken, Task<IReadOnlyList<KeyCount>>> query, string label) =>
+        query(CancellationToken.None).GetAwaiter().GetResult()
             .Select(row => new Measurement<long>(row.Count, new KeyValuePair<string, object?>(label, row.Key)))
             .ToList();
-    }
 
     public void Dispose() => _meter.Dispose();
 }

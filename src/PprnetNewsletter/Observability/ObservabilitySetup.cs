@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using PprnetNewsletter.Admin;
+using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Observability;
 
@@ -13,6 +14,7 @@ public static class ObservabilitySetup
     /// <summary>Metrics through OpenTelemetry (Prometheus text), and the health checks beyond the database's.</summary>
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
     {
+        builder.AddStore<IMetricsQueries, SqliteMetricsQueries, PgMetricsQueries>();
         builder.Services.AddSingleton<NewsletterMetrics>();
         // MailKit measures each SMTP operation (a message's send is one: MAIL FROM to the reply after DATA).
         MailKit.Telemetry.SmtpClient.Configure();

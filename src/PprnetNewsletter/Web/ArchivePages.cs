@@ -10,7 +10,7 @@ public static class ArchivePages
 {
     public static IEndpointRouteBuilder MapArchivePages(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/archive", async (ContentStore content, CancellationToken ct) =>
+        app.MapGet("/archive", async (IContentStore content, CancellationToken ct) =>
         {
             var entries = new List<ArchiveEntry>();
             foreach (var info in (await content.ListEditionsAsync(ct)).Where(e => IsPublished(e.Status)))
@@ -25,7 +25,7 @@ public static class ArchivePages
             return Pages.Show("archive", new ArchiveIndexPage { Title = "Archive", Editions = entries });
         }).ExcludeFromDescription();
 
-        app.MapGet("/archive/{month}", async (string month, ContentStore content, CancellationToken ct) =>
+        app.MapGet("/archive/{month}", async (string month, IContentStore content, CancellationToken ct) =>
         {
             var edition = MonthNames.TryParse(month, out _) ? await content.GetEditionAsync(month, ct) : null;
             if (edition is null || !IsPublished(edition.Status))

@@ -10,7 +10,7 @@ public class BounceStoreTests
     public async Task A_report_keeps_at_most_256_KB_of_its_message_and_says_it_was_cut()
     {
         await using var test = await TestApp.CreateAsync();
-        var store = test.Get<BounceStore>();
+        var store = test.Get<IBounceStore>();
         var large = new byte[300_000];
         Random.Shared.NextBytes(large);
 

@@ -21,7 +21,7 @@ public class ArticleLinkTests
 
         await test.Get<SummaryImporter>().ImportAsync(folder);
 
-        var summary = Assert.Single((await test.Get<ContentStore>().GetEditionAsync("2023-05"))!.Summaries);
+        var summary = Assert.Single((await test.Get<IContentStore>().GetEditionAsync("2023-05"))!.Summaries);
         Assert.Equal(expected, summary.Link);
     }
 

@@ -25,14 +25,14 @@ public class ContentStoreTests
                 """);
         }
 
-        var edition = await test.Get<ContentStore>().GetEditionAsync("2023-03");
+        var edition = await test.Get<IContentStore>().GetEditionAsync("2023-03");
 
         Assert.NotNull(edition);
         Assert.Equal("March 2023", edition.MonthName);
         Assert.Equal(["first", "second"], edition.Summaries.Select(s => s.Slug));
         Assert.Equal(["Empathy", "Training"], edition.Summaries[0].Topics.Select(t => t.Name));
         Assert.Empty(edition.Summaries[1].Topics);
-        Assert.Null(await test.Get<ContentStore>().GetEditionAsync("2023-04"));
+        Assert.Null(await test.Get<IContentStore>().GetEditionAsync("2023-04"));
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public class FirstStartImportTests
         await using var test = await TestApp.StartWebAsync(new Dictionary<string, string?> { ["Content:FirstStartFolder"] = SampleFolder });
 
         Assert.Equal(6, await test.CountAsync("summaries"));
-        Assert.Equal(3, (await test.Get<ContentStore>().ListEditionsAsync()).Count);
+        Assert.Equal(3, (await test.Get<IContentStore>().ListEditionsAsync()).Count);
     }
 
     [Fact]

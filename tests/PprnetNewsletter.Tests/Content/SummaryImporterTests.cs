@@ -17,7 +17,7 @@ public class SummaryImporterTests
         var result = await test.Get<SummaryImporter>().ImportAsync(SampleFolder);
 
         Assert.Equal("Imported 6 summaries (6 new, 0 updated) into 3 editions: 2022-12 (1), 2023-01 (3), 2023-03 (2)", result.ToString());
-        var store = test.Get<ContentStore>();
+        var store = test.Get<IContentStore>();
         var editions = await store.ListEditionsAsync();
         Assert.Equal([("2023-03", 2), ("2023-01", 3), ("2022-12", 1)], editions.Select(e => (e.Month, e.SummaryCount)));
         Assert.All(editions, e => Assert.Equal(EditionStatus.Draft, e.Status));
@@ -52,7 +52,7 @@ public class SummaryImporterTests
         var importer = test.Get<SummaryImporter>();
         var folder = test.WriteFolder(("study.md", Summary()), ("other.md", Summary(month: "month: 2023-06")));
         await importer.ImportAsync(folder);
-        var before = (await test.Get<ContentStore>().GetEditionAsync("2023-05"))!.Summaries.Single();
+        var before = (await test.Get<IContentStore>().GetEditionAsync("2023-05"))!.Summaries.Single();
 
         File.WriteAllText(Path.Combine(folder, "study.md"),
             Summary(title: "title: A Better Title", month: "month: 2023-06", topics: "topics: [Attachment]"));
@@ -61,8 +61,8 @@ public class SummaryImporterTests
         Assert.Equal("Imported 2 summaries (0 new, 1 updated, 1 unchanged) into 1 edition: 2023-06 (2)", result.ToString());
         Assert.Equal(2, await test.CountAsync("summaries"));
         // The emptied draft edition is gone rather than left to be sent as an empty email.
-        Assert.Null(await test.Get<ContentStore>().GetEditionAsync("2023-05"));
-        var june = (await test.Get<ContentStore>().GetEditionAsync("2023-06"))!;
+        Assert.Null(await test.Get<IContentStore>().GetEditionAsync("2023-05"));
+        var june = (await test.Get<IContentStore>().GetEditionAsync("2023-06"))!;
         var moved = june.Summaries.Single(s => s.Slug == "study");
         Assert.Equal(before.Id, moved.Id);
         Assert.Equal("A Better Title", moved.Title);
@@ -96,7 +96,7 @@ public class SummaryImporterTests
 
         await test.Get<SummaryImporter>().ImportAsync(folder);
 
-        var may = (await test.Get<ContentStore>().GetEditionAsync("2023-05"))!;
+        var may = (await test.Get<IContentStore>().GetEditionAsync("2023-05"))!;
         Assert.Equal(["y", "z", "a", "b"], may.Summaries.Select(s => s.Slug));
         Assert.Equal([1, 2, 3, 4], may.Summaries.Select(s => s.Position));
     }
@@ -110,7 +110,7 @@ public class SummaryImporterTests
         var result = await test.Get<SummaryImporter>().ImportAsync(Path.Combine(folder, "Draft Notes.md"));
 
         Assert.Equal(1, result.New);
-        var summary = (await test.Get<ContentStore>().GetEditionAsync("2023-05"))!.Summaries.Single();
+        var summary = (await test.Get<IContentStore>().GetEditionAsync("2023-05"))!.Summaries.Single();
         Assert.Equal("notes", summary.Slug);
         Assert.Equal("Doe, J. (2024). A study. Journal, 1(1), 1–2.", summary.Citation);
         Assert.Equal("Qualitative", summary.ResearchType);

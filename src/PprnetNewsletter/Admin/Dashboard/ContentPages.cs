@@ -21,10 +21,10 @@ public static class ContentPages
 
     public static RouteGroupBuilder MapContentPages(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/content", async (string? done, ContentStore content, CancellationToken ct) =>
+        admin.MapGet("/content", async (string? done, IContentStore content, CancellationToken ct) =>
             AdminPages.Show("content", await PageAsync(content, done == "saved" ? "The summary is saved." : null, [], ct)));
 
-        admin.MapPost("/content/upload", async (HttpContext http, ContentStore content, SummaryImporter importer, AuditLog audit,
+        admin.MapPost("/content/upload", async (HttpContext http, IContentStore content, SummaryImporter importer, AuditLog audit,
             CancellationToken ct) =>
         {
             var form = await WebForms.ReadAsync(http);
@@ -83,7 +83,7 @@ public static class ContentPages
             Topics = await topics.AllAsync(),
         }));
 
-        admin.MapGet("/content/summaries/{slug}", async (string slug, DashboardQueries queries, TopicCatalog topics, CancellationToken ct) =>
+        admin.MapGet("/content/summaries/{slug}", async (string slug, IDashboardQueries queries, TopicCatalog topics, CancellationToken ct) =>
         {
             if (await queries.SummaryAsync(slug, ct) is not { } summary)
             {
@@ -197,7 +197,7 @@ public static class ContentPages
     static IReadOnlyList<string> Lines(UsageException refused) =>
         refused.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    static async Task<ContentPage> PageAsync(ContentStore content, string? notice, IReadOnlyList<string> problems, CancellationToken ct)
+    static async Task<ContentPage> PageAsync(IContentStore content, string? notice, IReadOnlyList<string> problems, CancellationToken ct)
     {
         var editions = new List<ContentEdition>();
         foreach (var info in await content.ListEditionsAsync(ct))

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.Extensions.Options;
 using PprnetNewsletter.Hosting;
+using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Admin.Dashboard;
 
@@ -24,6 +25,8 @@ public static class DashboardSetup
     /// <summary>Administrator accounts and the audit log: what the <c>admins</c> verb and the dashboard share.</summary>
     public static IHostApplicationBuilder AddAdminAccounts(this IHostApplicationBuilder builder)
     {
+        builder.AddStore<IAdminAccountStore, SqliteAdminAccountStore, PgAdminAccountStore>();
+        builder.AddStore<IAuditStore, SqliteAuditStore, PgAuditStore>();
         builder.Services.AddSingleton<AdminAccounts>();
         builder.Services.AddSingleton<AuditLog>();
         return builder;
@@ -35,7 +38,7 @@ public static class DashboardSetup
         builder.Services.AddValidatedOptions<DashboardOptions>(DashboardOptions.Section);
         builder.Services.AddSingleton<SignInThrottle>();
         builder.Services.AddSingleton<AdminPageRenderer>();
-        builder.Services.AddSingleton<DashboardQueries>();
+        builder.AddStore<IDashboardQueries, SqliteDashboardQueries, PgDashboardQueries>();
         builder.Services.AddHostedService<AdminPageCompiler>();
         builder.Services.AddAuthorization();
         builder.Services.AddAuthentication(Scheme).AddCookie(Scheme, cookie =>

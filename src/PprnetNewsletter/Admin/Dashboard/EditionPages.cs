@@ -24,7 +24,7 @@ public static class EditionPages
 
     public static RouteGroupBuilder MapEditionPages(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/", async (string? done, ContentStore content, EditionSender sender, SendJobs jobs, CancellationToken ct) =>
+        admin.MapGet("/", async (string? done, IContentStore content, EditionSender sender, SendJobs jobs, CancellationToken ct) =>
         {
             var cards = new List<EditionCard>();
             foreach (var edition in await content.ListEditionsAsync(ct))
@@ -36,8 +36,8 @@ public static class EditionPages
 
         var edition = admin.MapGroup("/editions/{month}");
 
-        edition.MapGet("/", async (string month, string? done, ContentStore content, EditionSender sender, SendJobs jobs, AdminQueries ledger,
-            DashboardQueries queries, CancellationToken ct) =>
+        edition.MapGet("/", async (string month, string? done, IContentStore content, EditionSender sender, SendJobs jobs, IAdminQueries ledger,
+            IDashboardQueries queries, CancellationToken ct) =>
         {
             if (!await ExistsAsync(content, month, ct))
             {
@@ -65,7 +65,7 @@ public static class EditionPages
 
         edition.MapGet("/progress", LiveProgress.StreamAsync);
 
-        edition.MapGet("/preview", async (string month, string? email, ContentStore content, EditionMessageFactory factory,
+        edition.MapGet("/preview", async (string month, string? email, IContentStore content, EditionMessageFactory factory,
             ISubscriberStore subscribers, CancellationToken ct) =>
         {
             if (await content.GetEditionAsync(month, ct) is not { } found)
@@ -129,7 +129,7 @@ public static class EditionPages
             return Results.Redirect($"/admin/editions/{month}?done=test");
         });
 
-        edition.MapGet("/send", async (string month, ContentStore content, ISubscriberStore subscribers, EditionSender sender, CancellationToken ct) =>
+        edition.MapGet("/send", async (string month, IContentStore content, ISubscriberStore subscribers, EditionSender sender, CancellationToken ct) =>
         {
             if (await content.GetEditionAsync(month, ct) is not { } found)
             {
@@ -156,7 +156,7 @@ public static class EditionPages
             });
         });
 
-        edition.MapPost("/send", async (string month, HttpContext http, ContentStore content, SendJobs jobs, AuditLog audit, CancellationToken ct) =>
+        edition.MapPost("/send", async (string month, HttpContext http, IContentStore content, SendJobs jobs, AuditLog audit, CancellationToken ct) =>
         {
             await WebForms.ReadAsync(http);
             if (await content.GetEditionAsync(month, ct) is not { Summaries.Count: > 0 })
@@ -168,7 +168,7 @@ public static class EditionPages
             return Results.Redirect($"/admin/editions/{month}?done={(started ? "started" : "running")}");
         });
 
-        edition.MapPost("/resend", async (string month, HttpContext http, ContentStore content, ISubscriberStore subscribers, SendJobs jobs,
+        edition.MapPost("/resend", async (string month, HttpContext http, IContentStore content, ISubscriberStore subscribers, SendJobs jobs,
             AuditLog audit, CancellationToken ct) =>
         {
             var form = await WebForms.ReadAsync(http);
@@ -206,7 +206,7 @@ public static class EditionPages
         return admin;
     }
 
-    internal static async Task<EditionCard> CardAsync(string month, ContentStore content, EditionSender sender, SendJobs jobs, CancellationToken ct)
+    internal static async Task<EditionCard> CardAsync(string month, IContentStore content, EditionSender sender, SendJobs jobs, CancellationToken ct)
     {
         var edition = (await content.GetEditionAsync(month, ct))!;
         var status = await sender.StatusAsync(month, ct);
@@ -253,7 +253,7 @@ public static class EditionPages
         return Charts.Columns(points, "Messages sent per minute (UTC)", labelEvery: Math.Max(1, points.Count / 12));
     }
 
-    static async Task<bool> ExistsAsync(ContentStore content, string month, CancellationToken ct) =>
+    static async Task<bool> ExistsAsync(IContentStore content, string month, CancellationToken ct) =>
         MonthNames.TryParse(month, out _) && await content.GetEditionAsync(month, ct) is not null;
 
     internal static IResult NoEdition(string month) => AdminPages.Message(StatusCodes.Status404NotFound, "No such edition",

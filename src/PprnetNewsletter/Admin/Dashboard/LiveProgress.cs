@@ -18,7 +18,7 @@ public static class LiveProgress
     static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(10);
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static async Task StreamAsync(string month, HttpContext http, ContentStore content, EditionSender sender, TimeProvider time,
+    public static async Task StreamAsync(string month, HttpContext http, IContentStore content, EditionSender sender, TimeProvider time,
         IHostApplicationLifetime lifetime)
     {
         if (!MonthNames.TryParse(month, out _) || await content.GetEditionAsync(month, http.RequestAborted) is null)

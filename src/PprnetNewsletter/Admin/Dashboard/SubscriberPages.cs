@@ -26,7 +26,7 @@ public static class SubscriberPages
     public static RouteGroupBuilder MapSubscriberPages(this RouteGroupBuilder admin)
     {
         admin.MapGet("/subscribers", async (string? search, string? status, string? topic, int? offset, string? done, ISubscriberStore store,
-            DashboardQueries queries, TopicChoices choices, TopicCatalog topics, CancellationToken ct) =>
+            IDashboardQueries queries, TopicChoices choices, TopicCatalog topics, CancellationToken ct) =>
             AdminPages.Show("subscribers", await ListAsync(search, status, topic, offset ?? 0, Notices.GetValueOrDefault(done ?? ""), [],
                 store, queries, choices, topics, ct)));
 
@@ -36,7 +36,7 @@ public static class SubscriberPages
             return Results.Stream(async stream => await csv.ExportAsync(stream), "text/csv; charset=utf-8", "subscribers.csv");
         });
 
-        admin.MapPost("/subscribers/import", async (HttpContext http, SubscriberCsv csv, ISubscriberStore store, DashboardQueries queries,
+        admin.MapPost("/subscribers/import", async (HttpContext http, SubscriberCsv csv, ISubscriberStore store, IDashboardQueries queries,
             TopicChoices choices, TopicCatalog topics, AuditLog audit, CancellationToken ct) =>
         {
             var form = await WebForms.ReadAsync(http);
@@ -136,7 +136,7 @@ public static class SubscriberPages
     }
 
     static async Task<SubscribersPage> ListAsync(string? search, string? status, string? topic, int offset, string? notice, IReadOnlyList<string> problems,
-        ISubscriberStore store, DashboardQueries queries, TopicChoices choices, TopicCatalog topics, CancellationToken ct)
+        ISubscriberStore store, IDashboardQueries queries, TopicChoices choices, TopicCatalog topics, CancellationToken ct)
     {
         search = string.IsNullOrWhiteSpace(search) ? null : search.Trim();
         status = SubscriberStatus.IsKnown(status) ? status : null;

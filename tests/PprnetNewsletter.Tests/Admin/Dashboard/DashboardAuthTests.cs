@@ -43,7 +43,7 @@ public class DashboardAuthTests
             Assert.StartsWith("/admin/signin?returnUrl=", response.Headers.Location!.PathAndQuery);
         }
         Assert.Equal(0, await test.Get<AuditLog>().CountAsync());
-        Assert.All(await test.Get<PprnetNewsletter.Content.ContentStore>().ListEditionsAsync(), e => Assert.Equal("draft", e.Status));
+        Assert.All(await test.Get<PprnetNewsletter.Content.IContentStore>().ListEditionsAsync(), e => Assert.Equal("draft", e.Status));
     }
 
     [Fact]
@@ -193,7 +193,7 @@ public class DashboardAuthTests
 
         Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest),
             (forged.StatusCode, forgedSignOut.StatusCode, forgedSignIn.StatusCode));
-        Assert.Equal("draft", (await test.Get<PprnetNewsletter.Content.ContentStore>().GetEditionAsync("2023-03"))!.Status);
+        Assert.Equal("draft", (await test.Get<PprnetNewsletter.Content.IContentStore>().GetEditionAsync("2023-03"))!.Status);
         Assert.Equal(before, await test.Get<AuditLog>().CountAsync());
         Assert.Equal(HttpStatusCode.OK, (await session.GetAsync("/admin")).Status);   // still signed in
     }

@@ -85,7 +85,7 @@ public class DashboardBrowserTests
         researchType.SendKeys("Quantitative (edited)");
         browser.Find("#save").Click();
         browser.WaitFor(".notice", "The summary is saved.");
-        var edited = (await test.Get<PprnetNewsletter.Content.ContentStore>().GetEditionAsync("2023-03"))!.Summaries
+        var edited = (await test.Get<PprnetNewsletter.Content.IContentStore>().GetEditionAsync("2023-03"))!.Summaries
             .Single(s => s.Slug == "capacity-to-mentalize");
         Assert.Equal("Quantitative (edited)", edited.ResearchType);
         Assert.Equal(["client-factors", "depression-and-depressive-symptoms", "psychodynamic-therapy-pdt", "self-reflection-and-awareness"], edited.Topics.Select(t => t.Slug).Order());

@@ -154,7 +154,7 @@ public class DashboardPagesTests
         Assert.Contains("Nothing was imported: 2 problems in 1 file (of 2 files read).", html);
         Assert.Matches(@"bad\.md \(line \d\): month '2023-13' is not a month", html);
         Assert.Matches(@"bad\.md \(line \d\): unknown topic 'Gestalt Therapy'", html);
-        Assert.Equal(0, await test.Get<PprnetNewsletter.Content.ContentStore>().CountSummariesAsync());
+        Assert.Equal(0, await test.Get<PprnetNewsletter.Content.IContentStore>().CountSummariesAsync());
         Assert.Equal(before, await AuditCountAsync(test));
 
         await session.GetAsync("/admin/content");
@@ -189,7 +189,7 @@ public class DashboardPagesTests
 
         var saved = await ActAsync(test, session, "/admin/content/summaries/new", "/admin/content/summaries/new", Fields("save"));
         Assert.Equal("/admin/content?done=saved", saved.Headers.Location!.OriginalString);
-        var stored = Assert.Single((await test.Get<PprnetNewsletter.Content.ContentStore>().GetEditionAsync("2023-05"))!.Summaries);
+        var stored = Assert.Single((await test.Get<PprnetNewsletter.Content.IContentStore>().GetEditionAsync("2023-05"))!.Summaries);
         Assert.Equal(("therapist-effects-a-review", "Therapist \"Effects\": A Review", "Doe, J. (2024). Title: subtitle. Journal, 1(2), 3–4."),
             (stored.Slug, stored.Title, stored.Citation));
         Assert.Contains("a # hash and a back\\slash.", stored.BodyText);

@@ -1,28 +1,19 @@
+using System.Data.Common;
 using Dapper;
 using PprnetNewsletter.Hosting;
-using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Bounces;
 
-/// <summary>A report as stored: what it was, whom it was about, and what the service did.</summary>
-public sealed record BounceReportView(
-    long Id, DateTimeOffset ReceivedAt, string Channel, string EventId, string Kind, long? SubscriberId, string? Email,
-    string? Month, string? Recipient, string? Status, string? Diagnostic, string Outcome, long RawBytes, bool RawTruncated);
-
-public sealed record BounceReportPage(IReadOnlyList<BounceReportView> Items, int Total, int Offset, int Limit);
-
-/// <summary>A report to record (the raw message is capped by the store).</summary>
-public sealed record NewBounceReport(
-    string Channel, string EventId, ReportKind Kind, long? SubscriberId, long? EditionId, string? Recipient, string? Status,
-    string? Diagnostic, byte[]? Raw);
-
-/// <summary>The bounce reports and the bounce feature's reads and writes of the delivery ledger. All of its SQL is here.</summary>
-public sealed class BounceStore(Db db, TimeProvider time)
+/// <summary>
+/// The bounce reports and the bounce feature's reads and writes of the delivery ledger: all of its SQL, which is the
+/// same for both engines. An engine's store says only how to open a connection.
+/// </summary>
+public abstract class SqlBounceStore(TimeProvider time) : IBounceStore
 {
-    /// <summary>The most of a report's raw message that is kept.</summary>
-    public const int MaxRawBytes = 256 * 1024;
+    const int MaxRawBytes = IBounceStore.MaxRawBytes;
 
-    public const int MaxPageSize = 1000;
+    /// <summary>A new open connection to the database; the caller disposes of it.</summary>
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken ct);
 
     const string Insert = """
         INSERT INTO bounce_reports (received_at, channel, event_id, kind, subscriber_id, edition_id, recipient, status,
@@ -42,37 +33,44 @@ public sealed class BounceStore(Db db, TimeProvider time)
         LEFT JOIN editions e ON e.id = r.edition_id
         """;
 
-    // Dapper maps rows by constructor: column order and types (SQLite integers are Int64) must match the SELECT.
-    sealed record Row(long Id, DateTimeOffset ReceivedAt, string Channel, string EventId, string Kind, long? SubscriberId,
-        string? Email, string? Month, string? Recipient, string? Status, string? Diagnostic, string Outcome, long RawBytes,
-        long RawTruncated)
+    // A class with setters: Dapper converts a column to a property's type (the raw length is a 32-bit integer in
+    // PostgreSQL, the flag an integer in SQLite and a boolean in PostgreSQL), never to a constructor parameter's.
+    sealed class Row
     {
+        public long Id { get; init; }
+        public DateTimeOffset ReceivedAt { get; init; }
+        public string Channel { get; init; } = "";
+        public string EventId { get; init; } = "";
+        public string Kind { get; init; } = "";
+        public long? SubscriberId { get; init; }
+        public string? Email { get; init; }
+        public string? Month { get; init; }
+        public string? Recipient { get; init; }
+        public string? Status { get; init; }
+        public string? Diagnostic { get; init; }
+        public string Outcome { get; init; } = "";
+        public long RawBytes { get; init; }
+        public bool RawTruncated { get; init; }
+
         public BounceReportView ToView() => new(Id, ReceivedAt, Channel, EventId, Kind, SubscriberId, Email, Month, Recipient,
-            Status, Diagnostic, Outcome, RawBytes, RawTruncated != 0);
+            Status, Diagnostic, Outcome, RawBytes, RawTruncated);
     }
 
-    /// <summary>The stored name of a kind: 'permanent', 'transient', 'complaint', 'mailto', 'autoreply'.</summary>
-    public static string KindName(ReportKind kind) => kind switch
-    {
-        ReportKind.Unrecognised => throw new ArgumentOutOfRangeException(nameof(kind), "Unrecognised mail is never stored."),
-        _ => kind.ToString().ToLowerInvariant(),
-    };
+    static string KindName(ReportKind kind) => IBounceStore.KindName(kind);
 
-    /// <summary>True when this channel's event was recorded already.</summary>
     public async Task<bool> SeenAsync(string channel, string eventId, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT count(*) FROM bounce_reports WHERE channel = @channel AND event_id = @eventId", new { channel, eventId },
             cancellationToken: ct)) > 0;
     }
 
-    /// <summary>Records a report; its id, or null when the channel's event was recorded before (a replay).</summary>
     public async Task<long?> AddAsync(NewBounceReport report, CancellationToken ct)
     {
         var raw = report.Raw;
         var truncated = raw is { Length: > MaxRawBytes };
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(Insert, new
         {
             now = time.GetUtcNow(),
@@ -91,22 +89,20 @@ public sealed class BounceStore(Db db, TimeProvider time)
 
     public async Task SetOutcomeAsync(long id, string outcome, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE bounce_reports SET outcome = @outcome WHERE id = @id", new { id, outcome }, cancellationToken: ct));
     }
 
-    /// <summary>Forgets a report whose handling failed, so that reading it again handles it.</summary>
     public async Task RemoveAsync(long id, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM bounce_reports WHERE id = @id", new { id }, cancellationToken: ct));
     }
 
-    /// <summary>The subscriber's transient bounces received since <paramref name="since"/>.</summary>
     public async Task<int> CountTransientAsync(long subscriberId, DateTimeOffset since, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition("""
             SELECT count(*) FROM bounce_reports
             WHERE subscriber_id = @subscriberId AND kind = 'transient' AND received_at >= @since
@@ -125,7 +121,7 @@ public sealed class BounceStore(Db db, TimeProvider time)
         {
             return null;
         }
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<(long SubscriberId, long EditionId)?>(new CommandDefinition("""
             SELECT d.subscriber_id, d.edition_id
             FROM deliveries d JOIN editions e ON e.id = d.edition_id
@@ -141,7 +137,7 @@ public sealed class BounceStore(Db db, TimeProvider time)
     public async Task<bool> FailDeliveryAsync(long subscriberId, long editionId, string? status, string diagnostic, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         var id = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition("""
             UPDATE deliveries SET state = 'failed', last_error = @diagnostic, enhanced_status = coalesce(@status, enhanced_status),
@@ -160,19 +156,18 @@ public sealed class BounceStore(Db db, TimeProvider time)
         return id is not null;
     }
 
-    /// <summary>Reports newest first, of one kind or all, <paramref name="limit"/> (1–1000) from <paramref name="offset"/>.</summary>
     public async Task<BounceReportPage> ListAsync(string? kind, int offset, int limit, CancellationToken ct)
     {
-        if (offset < 0 || limit is < 1 or > MaxPageSize)
+        if (offset < 0 || limit is < 1 or > IBounceStore.MaxPageSize)
         {
-            throw new UsageException($"offset must be 0 or more and limit between 1 and {MaxPageSize}.");
+            throw new UsageException($"offset must be 0 or more and limit between 1 and {IBounceStore.MaxPageSize}.");
         }
         var kinds = Enum.GetValues<ReportKind>().Where(k => k != ReportKind.Unrecognised).Select(KindName).ToList();
         if (kind is not null && !kinds.Contains(kind))
         {
             throw new UsageException($"Unknown kind '{kind}'; use one of {string.Join(", ", kinds)}.");
         }
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         var rows = await connection.QueryAsync<Row>(new CommandDefinition(
             $"{Columns} WHERE @kind IS NULL OR r.kind = @kind ORDER BY r.id DESC LIMIT @limit OFFSET @offset",
             new { kind, offset, limit }, cancellationToken: ct));
@@ -183,15 +178,14 @@ public sealed class BounceStore(Db db, TimeProvider time)
 
     public async Task<BounceReportView?> GetAsync(long id, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return (await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
             $"{Columns} WHERE r.id = @id", new { id }, cancellationToken: ct)))?.ToView();
     }
 
-    /// <summary>The raw message of a report as it was kept (null when the report has none, e.g. a webhook's JSON is not kept as mail).</summary>
     public async Task<byte[]?> RawAsync(long id, CancellationToken ct)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return await connection.QuerySingleOrDefaultAsync<byte[]?>(new CommandDefinition(
             "SELECT raw FROM bounce_reports WHERE id = @id", new { id }, cancellationToken: ct));
     }

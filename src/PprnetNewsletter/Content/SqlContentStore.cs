@@ -1,12 +1,20 @@
+using System.Data.Common;
 using Dapper;
-using Microsoft.Data.Sqlite;
-using PprnetNewsletter.Storage;
 
 namespace PprnetNewsletter.Content;
 
-/// <summary>Reads and writes editions and their summaries. All of the content feature's SQL lives here.</summary>
-public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
+/// <summary>
+/// Reads and writes editions and their summaries: all of the content feature's SQL, which is the same for both engines.
+/// An engine's store says only how to open a connection and how to take the write lock of an import.
+/// </summary>
+public abstract class SqlContentStore(TimeProvider time) : IContentStore
 {
+    /// <summary>A new open connection to the database; the caller disposes of it.</summary>
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken ct);
+
+    /// <summary>A transaction that holds the content tables against other writers until it ends.</summary>
+    protected abstract Task<DbTransaction> BeginImportTransactionAsync(DbConnection connection, CancellationToken ct);
+
     const string EditionByMonth = """
         SELECT id, month, status, sent_at AS SentAt FROM editions WHERE month = @month
         """;
@@ -26,26 +34,45 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
         """;
 
     const string TopicsOfEdition = """
-        SELECT st.summary_id AS SummaryId, st.topic_id AS TopicId
-        FROM summary_topics st JOIN summaries s ON s.id = st.summary_id
+        SELECT st.summary_id AS SummaryId, t.id, t.slug, t.name
+        FROM summary_topics st JOIN summaries s ON s.id = st.summary_id JOIN topics t ON t.id = st.topic_id
         WHERE s.edition_id = @editionId
         """;
 
+    const string AllTopics = "SELECT id, slug, name FROM topics";
+
     const string CountSummaries = "SELECT count(*) FROM summaries";
 
-    // Dapper maps rows to these by constructor: column order and types (SQLite integers are Int64) must match.
+    // Dapper maps rows to records by constructor: column order and types must match (ids are 64-bit in both engines).
     sealed record EditionRow(long Id, string Month, string Status, DateTimeOffset? SentAt);
 
-
-    sealed record SummaryRow(long Id, string Slug, long Position, string Title, string? Citation, string? ResearchType, string? Link,
-        string BodyHtml, string BodyText, string ImplicationsHtml, string ImplicationsText);
+    // Classes with setters where a column's integer type differs between the engines (SQLite's are all 64-bit,
+    // PostgreSQL's position is a 32-bit integer): Dapper converts a value to a property's type, never to a constructor's.
+    sealed class SummaryRow
+    {
+        public long Id { get; init; }
+        public string Slug { get; init; } = "";
+        public int Position { get; init; }
+        public string Title { get; init; } = "";
+        public string? Citation { get; init; }
+        public string? ResearchType { get; init; }
+        public string? Link { get; init; }
+        public string BodyHtml { get; init; } = "";
+        public string BodyText { get; init; } = "";
+        public string ImplicationsHtml { get; init; } = "";
+        public string ImplicationsText { get; init; } = "";
+    }
 
     sealed record SummaryTopicRow(long SummaryId, long TopicId);
 
-    /// <summary>The edition of <paramref name="month"/> (YYYY-MM) with its summaries, or null.</summary>
+    sealed record EditionTopicRow(long SummaryId, long Id, string Slug, string Name)
+    {
+        public Topic ToTopic() => new(Id, Slug, Name);
+    }
+
     public async Task<Edition?> GetEditionAsync(string month, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         var edition = await connection.QuerySingleOrDefaultAsync<EditionRow>(
             new CommandDefinition(EditionByMonth, new { month }, cancellationToken: ct));
         if (edition is null)
@@ -54,28 +81,23 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
         }
         var rows = await connection.QueryAsync<SummaryRow>(
             new CommandDefinition(SummariesOfEdition, new { editionId = edition.Id }, cancellationToken: ct));
-        var links = (await connection.QueryAsync<SummaryTopicRow>(
+        var links = (await connection.QueryAsync<EditionTopicRow>(
             new CommandDefinition(TopicsOfEdition, new { editionId = edition.Id }, cancellationToken: ct))).ToLookup(l => l.SummaryId);
 
         var summaries = new List<Summary>();
         foreach (var r in rows)
         {
-            var summaryTopics = new List<Topic>();
-            foreach (var link in links[r.Id])
-            {
-                summaryTopics.Add(await topics.GetAsync(link.TopicId));
-            }
-            summaryTopics.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
-            summaries.Add(new Summary(r.Id, r.Slug, (int)r.Position, r.Title, r.Citation, r.ResearchType,
+            // Sorted here, not by the database, whose collation of names may differ between engines and servers.
+            var summaryTopics = links[r.Id].Select(l => l.ToTopic()).OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+            summaries.Add(new Summary(r.Id, r.Slug, r.Position, r.Title, r.Citation, r.ResearchType,
                 r.BodyHtml, r.BodyText, r.ImplicationsHtml, r.ImplicationsText, summaryTopics) { Link = r.Link });
         }
         return new Edition(edition.Id, edition.Month, edition.Status, edition.SentAt, summaries);
     }
 
-    /// <summary>Every edition, newest month first, with its status and number of summaries.</summary>
     public async Task<IReadOnlyList<EditionInfo>> ListEditionsAsync(CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         // With no row, SQLite gives the count column no type (Microsoft.Data.Sqlite reports it as a blob), and Dapper then
         // finds no constructor of EditionInfo to match: an empty list must not reach the mapper.
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT EXISTS (SELECT 1 FROM editions)", cancellationToken: ct)))
@@ -87,35 +109,38 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
 
     public async Task<int> CountSummariesAsync(CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(CountSummaries, cancellationToken: ct));
     }
 
-    /// <summary>
-    /// Starts an import: takes the database's write lock (so nothing changes between the checks and the
-    /// writes) and reads what is stored. Nothing is written unless <see cref="ImportSession.CommitAsync"/> is called.
-    /// </summary>
-    public async Task<ImportSession> BeginImportAsync(CancellationToken ct = default)
+    public async Task<IReadOnlyList<Topic>> TopicsAsync(CancellationToken ct = default)
     {
-        var connection = await db.OpenAsync(ct);
+        await using var connection = await OpenAsync(ct);
+        return (await connection.QueryAsync<Topic>(new CommandDefinition(AllTopics, cancellationToken: ct))).ToList();
+    }
+
+    public async Task<IImportSession> BeginImportAsync(CancellationToken ct = default)
+    {
+        var connection = await OpenAsync(ct);
+        DbTransaction? tx = null;
         try
         {
-            var tx = connection.BeginTransaction(deferred: false);
+            tx = await BeginImportTransactionAsync(connection, ct);
             var stored = await ImportSession.LoadAsync(connection, tx, ct);
             return new ImportSession(connection, tx, stored, time.GetUtcNow());
         }
         catch
         {
+            if (tx is not null)
+            {
+                await tx.DisposeAsync();
+            }
             await connection.DisposeAsync();
             throw;
         }
     }
 
-    /// <summary>A summary as stored, with its edition.</summary>
-    public sealed record StoredSummary(long Id, long EditionId, string EditionStatus, SummaryDraft Content);
-
-    /// <summary>One import's transaction: what is stored, and the writes. Disposing without committing writes nothing.</summary>
-    public sealed class ImportSession : IAsyncDisposable
+    sealed class ImportSession : IImportSession
     {
         const string StoredSummaries = """
             SELECT s.id, s.edition_id AS EditionId, e.status, e.month, s.slug, s.sort_order AS SortOrder, s.title, s.citation,
@@ -171,21 +196,45 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
                 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE edition_id = @editionId)
             """;
 
-        sealed record StoredRow(long Id, long EditionId, string Status, string Month, string Slug, long? SortOrder, string Title,
-            string? Citation, string? ResearchType, string BodyMarkdown, string BodyHtml, string BodyText,
-            string ImplicationsMarkdown, string ImplicationsHtml, string ImplicationsText, string? SourceFile, string? Link);
+        // Classes with setters: sort_order is a 64-bit integer in SQLite and a 32-bit one in PostgreSQL (see SummaryRow).
+        sealed class StoredRow
+        {
+            public long Id { get; init; }
+            public long EditionId { get; init; }
+            public string Status { get; init; } = "";
+            public string Month { get; init; } = "";
+            public string Slug { get; init; } = "";
+            public int? SortOrder { get; init; }
+            public string Title { get; init; } = "";
+            public string? Citation { get; init; }
+            public string? ResearchType { get; init; }
+            public string BodyMarkdown { get; init; } = "";
+            public string BodyHtml { get; init; } = "";
+            public string BodyText { get; init; } = "";
+            public string ImplicationsMarkdown { get; init; } = "";
+            public string ImplicationsHtml { get; init; } = "";
+            public string ImplicationsText { get; init; } = "";
+            public string? SourceFile { get; init; }
+            public string? Link { get; init; }
+        }
 
         sealed record StoredEdition(string Month, string Status);
 
-        sealed record PlaceRow(long Id, long? SortOrder, string? SourceFile, string Slug);
+        sealed class PlaceRow
+        {
+            public long Id { get; init; }
+            public int? SortOrder { get; init; }
+            public string? SourceFile { get; init; }
+            public string Slug { get; init; } = "";
+        }
 
         public sealed record Stored(IReadOnlyDictionary<string, StoredSummary> Summaries, IReadOnlyDictionary<string, string> EditionStatuses);
 
-        readonly SqliteConnection _connection;
-        readonly SqliteTransaction _tx;
+        readonly DbConnection _connection;
+        readonly DbTransaction _tx;
         readonly DateTimeOffset _now;
 
-        internal ImportSession(SqliteConnection connection, SqliteTransaction tx, Stored stored, DateTimeOffset now)
+        internal ImportSession(DbConnection connection, DbTransaction tx, Stored stored, DateTimeOffset now)
         {
             _connection = connection;
             _tx = tx;
@@ -194,30 +243,24 @@ public sealed class ContentStore(Db db, TopicCatalog topics, TimeProvider time)
             EditionStatuses = stored.EditionStatuses;
         }
 
-        /// <summary>Every stored summary by slug.</summary>
         public IReadOnlyDictionary<string, StoredSummary> Summaries { get; }
 
-        /// <summary>The status of every existing edition by month.</summary>
         public IReadOnlyDictionary<string, string> EditionStatuses { get; }
 
-        internal static async Task<Stored> LoadAsync(SqliteConnection connection, SqliteTransaction tx, CancellationToken ct)
+        internal static async Task<Stored> LoadAsync(DbConnection connection, DbTransaction tx, CancellationToken ct)
         {
             var rows = await connection.QueryAsync<StoredRow>(new CommandDefinition(StoredSummaries, transaction: tx, cancellationToken: ct));
             var links = (await connection.QueryAsync<SummaryTopicRow>(new CommandDefinition(StoredTopics, transaction: tx, cancellationToken: ct)))
                 .ToLookup(l => l.SummaryId, l => l.TopicId);
             var editions = await connection.QueryAsync<StoredEdition>(new CommandDefinition(StoredEditions, transaction: tx, cancellationToken: ct));
             var summaries = rows.ToDictionary(r => r.Slug, r => new StoredSummary(r.Id, r.EditionId, r.Status, new SummaryDraft(
-                r.Slug, r.Month, (int?)r.SortOrder, r.Title, r.Citation, r.ResearchType,
+                r.Slug, r.Month, r.SortOrder, r.Title, r.Citation, r.ResearchType,
                 new RenderedMarkdown(r.BodyMarkdown, r.BodyHtml, r.BodyText),
                 new RenderedMarkdown(r.ImplicationsMarkdown, r.ImplicationsHtml, r.ImplicationsText),
                 links[r.Id].ToList(), r.SourceFile ?? "") { Link = r.Link }));
             return new Stored(summaries, editions.ToDictionary(e => e.Month, e => e.Status));
         }
 
-        /// <summary>
-        /// Inserts new summaries and updates stored ones (matched by slug; a changed month moves the summary),
-        /// replaces their topics, creates missing editions as drafts, and renumbers every edition touched.
-        /// </summary>
         public async Task SaveAsync(IEnumerable<SummaryDraft> drafts, CancellationToken ct = default)
         {
             var touched = new HashSet<long>();
