@@ -18,7 +18,7 @@ namespace PprnetNewsletter.Bench;
 /// </summary>
 static class PostgresSendBench
 {
-    public static async Task<IReadOnlyList<string>> RunAsync(int count, int connections, CancellationToken ct)
+    public static async Task<IReadOnlyList<string>> RunAsync(int count, int connections, bool enqueueOnly, CancellationToken ct)
     {
         if (count < 1 || connections is < 1 or > 64)
         {
@@ -70,6 +70,10 @@ static class PostgresSendBench
             watch.Restart();
             var enqueued = (await store.StartAsync(first.Id, DateTimeOffset.UtcNow, skips, ct))!;
             report.Add(string.Create(c, $"Enqueue ({months[0]}): {enqueued.Rows:N0} ledger rows ({enqueued.Skipped:N0} settled as skipped) in {watch.Elapsed.TotalSeconds:N2} s."));
+            if (enqueueOnly)
+            {
+                return report;
+            }
 
             // One process sends that edition (it resumes the started edition).
             var one = await SendBench.SendInOwnProcessAsync(config, months[0], ct);
@@ -120,7 +124,7 @@ static class PostgresSendBench
             SELECT s.id, t.id FROM subscribers s CROSS JOIN topics t WHERE NOT s.all_topics AND random() < 1.0 / 3
             """, transaction: tx, commandTimeout: 0, cancellationToken: ct));
         await tx.CommitAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("ANALYZE", commandTimeout: 0, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition("ANALYZE subscribers, subscriber_topics", commandTimeout: 0, cancellationToken: ct));
     }
 
     static Task<long> SentAsync(NpgsqlConnection connection, string month, CancellationToken ct) =>

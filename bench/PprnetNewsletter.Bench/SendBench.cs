@@ -35,14 +35,18 @@ static class SendBench
             Description = "Sqlite (a temporary file) or Postgres (a throwaway cluster of Debian's postgresql, started and stopped by the benchmark).",
             DefaultValueFactory = _ => StorageProvider.Sqlite,
         };
+        var enqueueOnly = new Option<bool>("--enqueue-only")
+        {
+            Description = "With --storage postgres: time the enqueue of one edition and stop (no sends).",
+        };
         var bench = new Command("send", "Seed N subscribers in a temporary database, send an edition to smtp-sink on 127.0.0.1 and report messages/s and peak memory.")
         {
-            subscribers, connections, storage,
+            subscribers, connections, storage, enqueueOnly,
         };
         bench.SetAction(async (parse, ct) =>
         {
             var lines = parse.GetValue(storage) == StorageProvider.Postgres
-                ? await PostgresSendBench.RunAsync(parse.GetValue(subscribers), parse.GetValue(connections), ct)
+                ? await PostgresSendBench.RunAsync(parse.GetValue(subscribers), parse.GetValue(connections), parse.GetValue(enqueueOnly), ct)
                 : await RunAsync(app, parse.GetValue(subscribers), parse.GetValue(connections), ct);
             foreach (var line in lines)
             {

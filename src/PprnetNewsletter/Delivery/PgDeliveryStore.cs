@@ -19,7 +19,9 @@ public sealed class PgDeliveryStore(PgDb db) : DeliveryStoreBase, IDeliveryStore
 
     // The whole list in one statement. Subscribers who chose none of the edition's topics (nor all topics) go in
     // already skipped when @skipWithoutMatch (the digests feature's rule, applied in the same pass; the subscribers who
-    // match are found once, as a hashed set, not per subscriber). The suppression key (the subscribers feature's
+    // match are found once, as a set joined to the list: a subplan per subscriber (`s.id IN (...)`) is hashed only while
+    // the planner believes it fits work_mem, and once the tables were analysed at 100,000 subscribers it did not, and
+    // scanned the topic choices once per subscriber). The suppression key (the subscribers feature's
     // SuppressionHash: SHA-256, in hex, of the lower-cased address) is computed only when there are suppressions at all.
     // A first enqueue needs no conflict check: the edition was a draft a moment ago, in this transaction, and a draft
     // has no rows; a later one skips subscribers who have a row already (the unique (edition_id, subscriber_id)).
@@ -27,13 +29,15 @@ public sealed class PgDeliveryStore(PgDb db) : DeliveryStoreBase, IDeliveryStore
     static string Enqueue(bool checkSuppressions, bool first) => $"""
         WITH edition_topics AS (
             SELECT DISTINCT m.topic_id FROM summary_topics m JOIN summaries e ON e.id = m.summary_id WHERE e.edition_id = @editionId
+        ), matching AS (
+            SELECT DISTINCT t.subscriber_id FROM subscriber_topics t WHERE t.topic_id IN (SELECT topic_id FROM edition_topics)
         ), added AS (
             INSERT INTO deliveries (edition_id, subscriber_id, state, last_error, created_at, updated_at)
             SELECT @editionId, s.id, CASE WHEN m.matched THEN 'pending' ELSE 'skipped' END,
                    CASE WHEN m.matched THEN NULL ELSE @noMatch END, @now, @now
             FROM subscribers s
-            CROSS JOIN LATERAL (SELECT NOT @skipWithoutMatch OR s.all_topics OR s.id IN (
-                SELECT t.subscriber_id FROM subscriber_topics t WHERE t.topic_id IN (SELECT topic_id FROM edition_topics)) AS matched) m
+            LEFT JOIN matching x ON x.subscriber_id = s.id
+            CROSS JOIN LATERAL (SELECT NOT @skipWithoutMatch OR s.all_topics OR x.subscriber_id IS NOT NULL AS matched) m
             WHERE s.status = 'confirmed'
               AND (@confirmedAfter::timestamptz IS NULL OR s.confirmed_at > @confirmedAfter::timestamptz)
               {(checkSuppressions ? "AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.email_hash = encode(sha256(convert_to(lower(btrim(s.email)), 'UTF8')), 'hex'))" : "")}
