@@ -87,6 +87,11 @@ public sealed class Browser : IDisposable
             {
                 // The page changed under the search: look again.
             }
+            catch (UnknownErrorException) when (DateTime.UtcNow < deadline)
+            {
+                // Chrome's way of saying the same while a navigation replaces the document ("node does not belong to the
+                // document"): look again, until the deadline.
+            }
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"No '{css}' with text '{text}' on {Driver.Url}");
