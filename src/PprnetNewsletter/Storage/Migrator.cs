@@ -21,17 +21,29 @@ public sealed class Migrator(Db db, ILogger<Migrator> logger) : ISchemaMigrator
         await connection.ExecuteAsync("PRAGMA journal_mode = WAL;");
 
         await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, ct);
-        await connection.ExecuteAsync("""
+        var count = await ApplyPendingAsync(connection, tx, Scripts, "TEXT", logger);
+        await tx.CommitAsync(ct);
+        return count;
+    }
+
+    /// <summary>
+    /// The part both engines share: records applied scripts in schema_version (<paramref name="timestampType"/> being
+    /// the engine's type for its applied_at) and applies, within <paramref name="tx"/>, every script not recorded yet.
+    /// </summary>
+    internal static async Task<int> ApplyPendingAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx,
+        IReadOnlyList<Script> scripts, string timestampType, ILogger logger)
+    {
+        await connection.ExecuteAsync($"""
             CREATE TABLE IF NOT EXISTS schema_version (
                 version    INTEGER PRIMARY KEY,
                 name       TEXT NOT NULL,
-                applied_at TEXT NOT NULL
+                applied_at {timestampType} NOT NULL
             )
             """, transaction: tx);
         var applied = (await connection.QueryAsync<int>("SELECT version FROM schema_version", transaction: tx)).ToHashSet();
 
         var count = 0;
-        foreach (var script in Scripts.Where(s => !applied.Contains(s.Version)))
+        foreach (var script in scripts.Where(s => !applied.Contains(s.Version)))
         {
             logger.LogInformation("Applying migration {Version:D4} {Name}", script.Version, script.Name);
             await connection.ExecuteAsync(script.Sql, transaction: tx);
@@ -40,7 +52,6 @@ public sealed class Migrator(Db db, ILogger<Migrator> logger) : ISchemaMigrator
                 new { script.Version, script.Name, Now = DateTimeOffset.UtcNow }, tx);
             count++;
         }
-        await tx.CommitAsync(ct);
         return count;
     }
 

@@ -21,25 +21,7 @@ public sealed class PgMigrator(PgDb db, ILogger<PgMigrator> logger) : ISchemaMig
         await using var connection = await db.OpenAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@MigrationLock)", new { MigrationLock }, tx);
-        await connection.ExecuteAsync("""
-            CREATE TABLE IF NOT EXISTS schema_version (
-                version    integer PRIMARY KEY,
-                name       text NOT NULL,
-                applied_at timestamptz NOT NULL
-            )
-            """, transaction: tx);
-        var applied = (await connection.QueryAsync<int>("SELECT version FROM schema_version", transaction: tx)).ToHashSet();
-
-        var count = 0;
-        foreach (var script in Scripts.Where(s => !applied.Contains(s.Version)))
-        {
-            logger.LogInformation("Applying PostgreSQL migration {Version:D4} {Name}", script.Version, script.Name);
-            await connection.ExecuteAsync(script.Sql, transaction: tx);
-            await connection.ExecuteAsync(
-                "INSERT INTO schema_version (version, name, applied_at) VALUES (@Version, @Name, now())",
-                new { script.Version, script.Name }, tx);
-            count++;
-        }
+        var count = await Migrator.ApplyPendingAsync(connection, tx, Scripts, "timestamptz", logger);
         await tx.CommitAsync(ct);
         return count;
     }
