@@ -126,7 +126,7 @@ static class PostgresSendBench
         await tx.CommitAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("ANALYZE subscribers, subscriber_topics", commandTimeout: 0, cancellationToken: ct));
         // The seed's gigabytes of dirty pages are written out now, not by a checkpoint in the middle of the timed enqueue.
-        await connection.ExecuteAsync(new CommandDefinition("CHECKPOINT;", commandTimeout: 0, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition("CHECKPOINT", commandTimeout: 0, commandType: System.Data.CommandType.Text, cancellationToken: ct));
     }
 
     static Task<long> SentAsync(NpgsqlConnection connection, string month, CancellationToken ct) =>
