@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using PprnetNewsletter.Tests.Support;
+
+namespace PprnetNewsletter.Tests.Delivery;
+
+/// <summary>
+/// Smtp:MaxConnections and Smtp:MessagesPerSecond hold across processes that share the database, whatever each one
+/// sends: real `pprnet` processes against a real SMTP server on loopback, measured at the server.
+/// </summary>
+public class GlobalRelayLimitTests
+{
+    /// <summary>The most arrivals within any one second (a window starting at each arrival).</summary>
+    internal static int BusiestSecond(long[] sortedTimestamps)
+    {
+        var most = 0;
+        for (int i = 0, j = 0; i < sortedTimestamps.Length; i++)
+        {
+            while (Stopwatch.GetElapsedTime(sortedTimestamps[j], sortedTimestamps[i]) >= TimeSpan.FromSeconds(1))
+            {
+                j++;
+            }
+            most = Math.Max(most, i - j + 1);
+        }
+        return most;
+    }
+
+    [Fact]
+    public async Task Two_processes_sending_two_editions_at_once_stay_within_one_rate_and_one_pool_of_connections_at_the_relay()
+    {
+        // 1,500 readers of each edition: 3,000 messages, 15 s at 200/s in all; each process alone would be allowed 200/s.
+        const int readers = 1_500;
+        const int perSecond = 200;
+        const int connections = 4;
+        await using var smtp = await SmtpTestServer.StartAsync();
+        await using var test = await TestApp.CreateAsync();
+        var emails = await UnattendedSendTests.SeedAsync(test, readers);
+        var config = smtp.ClientConfig(connections);
+        config["Smtp:MessagesPerSecond"] = perSecond.ToString(CultureInfo.InvariantCulture);
+        var arrivals = new ConcurrentQueue<(long At, string Subject)>();
+        smtp.BeforeAccept = m => arrivals.Enqueue((Stopwatch.GetTimestamp(), m.Message.Subject ?? ""));
+
+        var runs = await Task.WhenAll(
+            PprnetProcess.RunAsync(test, config, "digest", "send", "2023-03"),
+            PprnetProcess.RunAsync(test, config, "digest", "send", "2023-01"));
+
+        Assert.All(runs, r => Assert.True(r.ExitCode == 0, r.Out + r.Error));
+        var counts = smtp.CountByRecipient();
+        Assert.Equal(emails.Order(), counts.Keys.Order());
+        Assert.All(counts, c => Assert.Equal(2, c.Value));
+        var bySubject = arrivals.GroupBy(a => a.Subject).ToList();
+        Assert.Equal(2, bySubject.Count);
+        // The two sends overlapped for a good while: each one's messages arrived while the other's were arriving.
+        var (first, second) = (bySubject[0].Select(a => a.At).Order().ToArray(), bySubject[1].Select(a => a.At).Order().ToArray());
+        var overlap = Stopwatch.GetElapsedTime(Math.Max(first[0], second[0]), Math.Min(first[^1], second[^1]));
+        Assert.True(overlap >= TimeSpan.FromSeconds(3), $"the sends overlapped for {overlap} only: nothing shared was tested");
+        // At the relay: no second holds more than the one rate, and no moment more than the one pool.
+        var busiest = BusiestSecond([.. arrivals.Select(a => a.At).Order()]);
+        Assert.True(busiest <= perSecond, $"{busiest} messages arrived within one second; the limit is {perSecond}");
+        Assert.InRange(smtp.MostOpen, 1, connections);
+    }
+}
