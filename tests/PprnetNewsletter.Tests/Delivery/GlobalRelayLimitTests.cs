@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using PprnetNewsletter.Tests.Support;
+using Xunit.Abstractions;
+using static PprnetNewsletter.Tests.Support.WebSession;
 
 namespace PprnetNewsletter.Tests.Delivery;
 
@@ -9,7 +11,7 @@ namespace PprnetNewsletter.Tests.Delivery;
 /// Smtp:MaxConnections and Smtp:MessagesPerSecond hold across processes that share the database, whatever each one
 /// sends: real `pprnet` processes against a real SMTP server on loopback, measured at the server.
 /// </summary>
-public class GlobalRelayLimitTests
+public class GlobalRelayLimitTests(ITestOutputHelper output)
 {
     /// <summary>The most arrivals within any one second (a window starting at each arrival).</summary>
     internal static int BusiestSecond(long[] sortedTimestamps)
@@ -57,7 +59,49 @@ public class GlobalRelayLimitTests
         Assert.True(overlap >= TimeSpan.FromSeconds(3), $"the sends overlapped for {overlap} only: nothing shared was tested");
         // At the relay: no second holds more than the one rate, and no moment more than the one pool.
         var busiest = BusiestSecond([.. arrivals.Select(a => a.At).Order()]);
+        output.WriteLine($"busiest second {busiest}, most connections open {smtp.MostOpen}, sends overlapped {overlap}");
         Assert.True(busiest <= perSecond, $"{busiest} messages arrived within one second; the limit is {perSecond}");
         Assert.InRange(smtp.MostOpen, 1, connections);
+    }
+
+    [Fact]
+    public async Task A_confirmation_asked_for_during_a_hand_started_send_that_holds_the_only_connection_gets_a_turn_within_seconds()
+    {
+        // One connection in all, at 40/s: the send (800 readers, 20 s) holds it; the service needs it for one email.
+        const int readers = 800;
+        const int perSecond = 40;
+        await using var smtp = await SmtpTestServer.StartAsync();
+        var config = smtp.ClientConfig(connections: 1);
+        config["Smtp:MessagesPerSecond"] = perSecond.ToString(CultureInfo.InvariantCulture);
+        await using var service = await TestApp.StartWebAsync(config);
+        await UnattendedSendTests.SeedAsync(service, readers);
+        var arrivals = new ConcurrentQueue<(long At, bool Confirmation)>();
+        smtp.BeforeAccept = m => arrivals.Enqueue((Stopwatch.GetTimestamp(), m.To.Contains("ana@example.org", StringComparer.OrdinalIgnoreCase)));
+
+        var send = PprnetProcess.RunAsync(service, config, "digest", "send", "2023-03");
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            while (smtp.Received.Count < 100)
+            {
+                await Task.Delay(10, timeout.Token);
+            }
+        }
+        using var visitor = new WebSession(service, "Firefox/140.0");
+        await visitor.GetAsync("/");
+        var asked = Stopwatch.GetTimestamp();
+        var subscribed = await visitor.PostFormAsync("/subscribe", Fields(("email", "ana@example.org"), ("name", "Ana"), ("topics", "empathy")));
+        var run = await send;
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, subscribed.StatusCode);
+        Assert.True(run.ExitCode == 0, run.Out + run.Error);
+        var confirmation = Assert.Single(arrivals, a => a.Confirmation);
+        // A turn (5 s held) plus a heartbeat or two each side, and the second the send's last messages count for.
+        var waited = Stopwatch.GetElapsedTime(asked, confirmation.At);
+        output.WriteLine($"the confirmation came {waited} after it was asked for");
+        Assert.True(waited <= TimeSpan.FromSeconds(12), $"the confirmation came {waited} after it was asked for");
+        Assert.Contains(arrivals, a => !a.Confirmation && a.At > confirmation.At);   // the send went on afterwards
+        Assert.Equal(readers + 1, smtp.Received.Count);
+        Assert.Equal(1, smtp.MostOpen);
+        Assert.True(BusiestSecond([.. arrivals.Select(a => a.At).Order()]) <= perSecond);
     }
 }
