@@ -14,12 +14,15 @@ namespace PprnetNewsletter.Tests.Delivery;
 public class GlobalRelayLimitTests(ITestOutputHelper output)
 {
     /// <summary>The most arrivals within any one second (a window starting at each arrival).</summary>
-    internal static int BusiestSecond(long[] sortedTimestamps)
+    static int BusiestSecond(long[] sortedTimestamps) => MostWithin(sortedTimestamps, TimeSpan.FromSeconds(1));
+
+    /// <summary>The most of <paramref name="sortedTimestamps"/> (Stopwatch timestamps) within any <paramref name="window"/>.</summary>
+    internal static int MostWithin(long[] sortedTimestamps, TimeSpan window)
     {
         var most = 0;
         for (int i = 0, j = 0; i < sortedTimestamps.Length; i++)
         {
-            while (Stopwatch.GetElapsedTime(sortedTimestamps[j], sortedTimestamps[i]) >= TimeSpan.FromSeconds(1))
+            while (Stopwatch.GetElapsedTime(sortedTimestamps[j], sortedTimestamps[i]) >= window)
             {
                 j++;
             }
