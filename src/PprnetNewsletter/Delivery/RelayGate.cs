@@ -100,6 +100,7 @@ public sealed class RelayGate : IAsyncDisposable
     long _nextStart;
     DateTimeOffset _lastDemand;
     bool _warnedSettings;
+    bool _disposed;
     TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     Task? _loop;
 
@@ -116,21 +117,6 @@ public sealed class RelayGate : IAsyncDisposable
         _lapse = clock.CreateTimer(static gate => ((RelayGate)gate!).Lapse(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>This process's id in relay_slots.holder.</summary>
-    public long Owner => _owner;
-
-    /// <summary>How many slots this process holds now.</summary>
-    public int Held
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _held.Count;
-            }
-        }
-    }
-
     /// <summary>Waits for a turn on the calling thread (the sending engine's connections each have a thread of their own).</summary>
     public RelayTurn Take(CancellationToken ct)
     {
@@ -145,7 +131,7 @@ public sealed class RelayGate : IAsyncDisposable
         TaskCompletionSource<RelaySlot> waiter;
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
+            ObjectDisposedException.ThrowIf(_disposed, this);
             _loop ??= Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
             if (_waiting.Count == 0 && TryGrant() is { } slot)
             {
@@ -503,13 +489,15 @@ public sealed class RelayGate : IAsyncDisposable
         Task? loop;
         lock (_lock)
         {
-            if (_stop.IsCancellationRequested)
+            if (_disposed)
             {
                 return;
             }
-            _stop.Cancel();
+            _disposed = true;
             loop = _loop;
         }
+        // Outside the lock: cancelling runs the heartbeat's continuations.
+        await _stop.CancelAsync();
         if (loop is not null)
         {
             await loop;
