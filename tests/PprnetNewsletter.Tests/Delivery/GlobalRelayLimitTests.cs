@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using PprnetNewsletter.Storage;
 using PprnetNewsletter.Tests.Support;
 using Xunit.Abstractions;
 using static PprnetNewsletter.Tests.Support.WebSession;
@@ -31,18 +32,22 @@ public class GlobalRelayLimitTests(ITestOutputHelper output)
         return most;
     }
 
-    [Fact]
-    public async Task Two_processes_sending_two_editions_at_once_stay_within_one_rate_and_one_pool_of_connections_at_the_relay()
+    [Theory, MemberData(nameof(Engines.Both), MemberType = typeof(Engines))]
+    public async Task Two_processes_sending_two_editions_at_once_stay_within_one_rate_and_one_pool_of_connections_at_the_relay(StorageProvider engine)
     {
         // 1,500 readers of each edition: 3,000 messages, 15 s at 200/s in all; each process alone would be allowed 200/s.
         const int readers = 1_500;
         const int perSecond = 200;
         const int connections = 4;
         await using var smtp = await SmtpTestServer.StartAsync();
-        await using var test = await TestApp.CreateAsync();
-        var emails = await UnattendedSendTests.SeedAsync(test, readers);
         var config = smtp.ClientConfig(connections);
         config["Smtp:MessagesPerSecond"] = perSecond.ToString(CultureInfo.InvariantCulture);
+        if (engine == StorageProvider.Postgres)
+        {
+            config = await PostgresServer.ConfigAsync(config);
+        }
+        await using var test = await TestApp.CreateAsync(config);
+        var emails = await UnattendedSendTests.SeedAsync(test, readers);
         var arrivals = new ConcurrentQueue<(long At, string Subject)>();
         smtp.BeforeAccept = m => arrivals.Enqueue((Stopwatch.GetTimestamp(), m.Message.Subject ?? ""));
 

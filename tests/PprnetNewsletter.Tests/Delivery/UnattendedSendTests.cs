@@ -20,16 +20,15 @@ public class UnattendedSendTests
 {
     const string SampleMonth = "2023-03";
 
-    /// <summary>The sample content and <paramref name="count"/> confirmed readers of every topic, in one statement.</summary>
+    /// <summary>The sample content and <paramref name="count"/> confirmed readers of every topic, in one statement (either engine).</summary>
     internal static async Task<IReadOnlyList<string>> SeedAsync(TestApp test, int count)
     {
         await test.Get<SummaryImporter>().ImportAsync(ContentFixtures.SampleFolder);
-        await using var connection = await test.Get<Db>().OpenAsync();
-        await connection.ExecuteAsync("""
+        await EngineStores.ExecuteAsync(test, """
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
             INSERT INTO subscribers (email, name, status, all_topics, created_at, confirmed_at, updated_at)
-            SELECT 'reader' || i || '@example.org', 'Reader', 'confirmed', 1, @at, @at, @at FROM n
-            """, new { count, at = new DateTimeOffset(2023, 1, 1, 0, 0, 0, TimeSpan.Zero) });
+            SELECT 'reader' || i || '@example.org', 'Reader', 'confirmed', @all, @at, @at, @at FROM n
+            """, new { count, all = true, at = new DateTimeOffset(2023, 1, 1, 0, 0, 0, TimeSpan.Zero) });
         return Enumerable.Range(1, count).Select(i => $"reader{i}@example.org").ToList();
     }
 
