@@ -213,7 +213,10 @@ public sealed class RelayGate : IAsyncDisposable
             {
                 return null;
             }
-            _nextStart = now + (_clock.TimestampFrequency / share);
+            // Starts keep to an even grid, so a timer that fires late is made up by the next start, never by more than
+            // one interval (two starts at once at most); the count above is what the limit rests on.
+            var interval = _clock.TimestampFrequency / share;
+            _nextStart = Math.Max(_nextStart, now - interval) + interval;
         }
         free.InUse = true;
         _inFlight++;
