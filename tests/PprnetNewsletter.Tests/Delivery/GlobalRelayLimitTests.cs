@@ -70,6 +70,9 @@ public class GlobalRelayLimitTests(ITestOutputHelper output)
         output.WriteLine($"busiest second {busiest}, most connections open {smtp.MostOpen}, sends overlapped {overlap}");
         Assert.True(busiest <= perSecond, $"{busiest} messages arrived within one second; the limit is {perSecond}");
         Assert.InRange(smtp.MostOpen, 1, connections);
+        // Each process gave its slots back on the way out.
+        Assert.Equal(0, await EngineStores.ScalarAsync<long>(test, "SELECT count(*) FROM relay_slots WHERE holder IS NOT NULL"));
+        Assert.Equal(connections, await EngineStores.ScalarAsync<long>(test, "SELECT count(*) FROM relay_slots"));
     }
 
     [Fact]
