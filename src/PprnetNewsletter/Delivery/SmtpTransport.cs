@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using MailKit;
 using MailKit.Net.Smtp;
-using MailKit.Security;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using PprnetNewsletter.Hosting;
