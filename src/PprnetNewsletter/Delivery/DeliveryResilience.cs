@@ -23,11 +23,13 @@ public sealed class DeliveryResilience : IDisposable
     readonly CircuitBreakerStateProvider _circuit = new();
     readonly RateLimiter? _limiter;
     readonly TimeProvider _clock;
+    readonly TimeSpan _attemptTimeout;
 
     public DeliveryResilience(IOptions<SmtpOptions> smtp, IOptions<DeliveryOptions> delivery, TimeProvider clock, ILogger<DeliveryResilience> logger)
     {
         var o = delivery.Value;
         _clock = clock;
+        _attemptTimeout = smtp.Value.Timeout;
         // Typed to the receipt: a pipeline without a result type would wrap each strategy in a bridge per message.
         var builder = new ResiliencePipelineBuilder<DeliveryReceipt> { TimeProvider = clock };
         builder.AddRetry(new RetryStrategyOptions<DeliveryReceipt>
@@ -104,9 +106,11 @@ public sealed class DeliveryResilience : IDisposable
                     Interlocked.Exchange(ref state.self._outageSinceTicks, 0);
                     return receipt;
                 }
-                catch (Exception e) when (e is not OperationCanceledException || !context.CancellationToken.IsCancellationRequested)
+                catch (Exception e) when (e is not OperationCanceledException || !state.ct.IsCancellationRequested)
                 {
-                    var failure = SmtpFailure.Classify(e);
+                    // Cut off by the per-attempt time-out (not by a stop): an attempt all the same, recorded as timed out.
+                    var failure = SmtpFailure.Classify(e is OperationCanceledException
+                        ? new TimeoutException($"no answer within {state.self._attemptTimeout}", e) : e);
                     state.failedAttempts?.Add(new FailedAttempt(state.self._clock.GetUtcNow(), failure));
                     if (failure.ConnectionLevel)
                     {
@@ -114,7 +118,7 @@ public sealed class DeliveryResilience : IDisposable
                     }
                     throw;
                 }
-            }, context, (transport, message, self: this, failedAttempts));
+            }, context, (transport, message, self: this, failedAttempts, ct));
         }
         finally
         {

@@ -1,7 +1,7 @@
 namespace PprnetNewsletter.Delivery;
 
 /// <summary>
-/// Holds what is written until the writer flushes, then passes it on in one write; reads go straight through.
+/// Holds what is written until the writer flushes or reads, then passes it on in one write; reads are not buffered.
 /// MailKit writes a message in 4 KB blocks, each a send of its own on the socket and a wake-up of its own for the
 /// server; under this stream a digest goes out in one send after its pipelined commands. Unlike
 /// <see cref="BufferedStream"/> it never buffers reads, which on a socket would make the next write fail
@@ -29,14 +29,25 @@ sealed class WriteCoalescingStream(Stream inner, int capacity) : Stream
         set => inner.WriteTimeout = value;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+    // A read waits for the other side's answer to what was written: whatever is still held goes out first, or both
+    // sides wait for each other until a time-out. MailKit does not always flush the stream under it after a message's
+    // data: about one message length in 4,096 (its blocks' size) reached this stream without a flush and hung.
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
-    public override int Read(Span<byte> buffer) => inner.Read(buffer);
+    public override int Read(Span<byte> buffer)
+    {
+        FlushBuffer();
+        return inner.Read(buffer);
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
-        inner.ReadAsync(buffer, offset, count, ct);
+        ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => inner.ReadAsync(buffer, ct);
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+    {
+        await FlushBufferAsync(ct);
+        return await inner.ReadAsync(buffer, ct);
+    }
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 

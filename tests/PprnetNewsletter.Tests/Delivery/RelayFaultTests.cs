@@ -109,6 +109,36 @@ public class RelayFaultTests
     }
 
     [Fact]
+    public async Task An_attempt_the_relay_never_answers_is_a_history_row_of_its_own_after_the_time_out()
+    {
+        // The relay says nothing to one recipient's RCPT TO: each attempt ends at Smtp:Timeout, and each is history.
+        await using var relay = ScriptedRelay.Start(["8BITMIME"], line => line.Contains("<silent1@", StringComparison.Ordinal) ? null : "250 2.0.0 Ok");
+        var config = Fast(new Dictionary<string, string?>
+        {
+            ["Smtp:Host"] = "127.0.0.1",
+            ["Smtp:Port"] = relay.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Smtp:MaxConnections"] = "2",
+            ["Smtp:Timeout"] = "00:00:00.500",
+            ["Delivery:DeferredRetryInterval"] = "01:00:00",   // deferred once: not due again within this run
+        });
+        await using var test = await TestApp.CreateAsync(config);
+        await SeedEditionAsync(test);
+        await SeedSubscribersAsync(test, 3);
+        await SeedSubscribersAsync(test, 1, "silent");
+
+        var result = await test.Sender().SendAsync(Month);
+
+        Assert.Equal((3L, 1L), (result.Sent, result.Deferred));
+        var history = await ScalarAsync<string>(test, """
+            SELECT group_concat(a.outcome || ':' || a.error, '|') FROM delivery_attempts a
+            JOIN deliveries d ON d.id = a.delivery_id JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email LIKE 'silent%' ORDER BY a.id
+            """);
+        // Delivery:RetryAttempts is 2: three attempts, the first two retried within the run, the last the outcome.
+        Assert.Equal(3, history.Split('|').Length);
+        Assert.All(history.Split('|'), attempt => Assert.Contains("timed out", attempt, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Composing_that_fails_for_twenty_rows_in_a_row_stops_the_run_with_the_exception_and_leaves_the_rows_pending()
     {
         await using var smtp = await SmtpTestServer.StartAsync();

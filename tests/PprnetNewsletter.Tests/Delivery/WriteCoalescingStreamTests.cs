@@ -4,7 +4,11 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MimeKit;
 using PprnetNewsletter.Delivery;
+using PprnetNewsletter.Tests.Support;
 
 namespace PprnetNewsletter.Tests.Delivery;
 
@@ -45,6 +49,41 @@ public sealed class WriteCoalescingStreamTests
         var second = new byte[14];
         await stream.ReadExactlyAsync(second);
         Assert.Equal("250 2.1.5 Ok\r\n", Encoding.ASCII.GetString(second));
+    }
+
+    [Fact]
+    public async Task Every_message_length_reaches_the_relay_whole_before_the_client_waits_for_its_reply()
+    {
+        // MailKit hands its writes on in blocks of its own and does not always flush the stream under it at the end of
+        // the data: when the last block filled its buffer exactly, the end of the message stayed held here while the
+        // client waited for the relay's reply to it, and the relay for the rest of the message, until the time-out.
+        // Every length over one whole period of its blocks must go out.
+        await using var smtp = await SmtpTestServer.StartAsync();
+        var options = Options.Create(new SmtpOptions
+        {
+            Host = "127.0.0.1", Port = smtp.Port, MaxConnections = 1, Timeout = TimeSpan.FromSeconds(2),
+        });
+        await using var transport = new SmtpTransport(options, TimeProvider.System, NullLogger<SmtpTransport>.Instance);
+        var stuck = new List<int>();
+        await Task.Factory.StartNew(() =>
+        {
+            for (var length = 4000; length < 4000 + 4096 + 64; length++)
+            {
+                using var message = new MimeMessage(
+                    [new MailboxAddress("", "digest@example.org")], [new MailboxAddress("", "reader@example.org")], "Length " + length,
+                    new TextPart("plain") { Text = new string('x', length) });
+                try
+                {
+                    transport.Send(message, CancellationToken.None);
+                }
+                catch (Exception e) when (e is OperationCanceledException or TimeoutException or IOException)
+                {
+                    stuck.Add(length);
+                }
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        Assert.Empty(stuck);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace PprnetNewsletter.Tests.Support;
 /// <summary>
 /// A bare SMTP responder on 127.0.0.1 for replies the SmtpServer package cannot give: it greets, answers EHLO with
 /// the given capabilities, takes DATA (354, then 250 after the final dot), and answers every other command from
-/// <see cref="Reply"/> (QUIT always gets 221). With an idle limit, it closes a session silent that long without a word,
+/// <see cref="Reply"/> (QUIT always gets 221; a null reply is silence: the session waits for the client to give up). With an idle limit, it closes a session silent that long without a word,
 /// as relays do.
 /// </summary>
 public sealed class ScriptedRelay : IAsyncDisposable
@@ -20,7 +20,7 @@ public sealed class ScriptedRelay : IAsyncDisposable
     readonly TimeSpan? _closeIdleAfter;
     int _messages;
 
-    ScriptedRelay(string[] capabilities, Func<string, string> reply, TimeSpan? closeIdleAfter)
+    ScriptedRelay(string[] capabilities, Func<string, string?> reply, TimeSpan? closeIdleAfter)
     {
         Reply = reply;
         _closeIdleAfter = closeIdleAfter;
@@ -28,7 +28,7 @@ public sealed class ScriptedRelay : IAsyncDisposable
         _accepting = AcceptAsync(capabilities);
     }
 
-    public static ScriptedRelay Start(string[] capabilities, Func<string, string> reply, TimeSpan? closeIdleAfter = null) =>
+    public static ScriptedRelay Start(string[] capabilities, Func<string, string?> reply, TimeSpan? closeIdleAfter = null) =>
         new(capabilities, reply, closeIdleAfter);
 
     /// <summary>Messages taken (250 after DATA).</summary>
@@ -38,8 +38,8 @@ public sealed class ScriptedRelay : IAsyncDisposable
 
     public int Connections => Volatile.Read(ref _connections);
 
-    /// <summary>The reply (code and text, no CRLF) to a command line other than EHLO and QUIT.</summary>
-    public Func<string, string> Reply { get; }
+    /// <summary>The reply (code and text, no CRLF) to a command line other than EHLO and QUIT; null: no reply.</summary>
+    public Func<string, string?> Reply { get; }
 
     async Task AcceptAsync(string[] capabilities)
     {
@@ -95,9 +95,9 @@ public sealed class ScriptedRelay : IAsyncDisposable
                         await writer.WriteLineAsync("221 2.0.0 Bye");
                         return;
                     }
-                    else
+                    else if (Reply(line) is { } answer)
                     {
-                        await writer.WriteLineAsync(Reply(line));
+                        await writer.WriteLineAsync(answer);
                     }
                 }
             }
