@@ -14,7 +14,8 @@ public sealed record FailedAttempt(DateTimeOffset At, SmtpFailure Failure);
 /// The resilience pipeline every message goes through, shared by all workers so its circuit breaker and rate limit
 /// see the whole send (Polly v8): circuit breaker on transient failures (refused, dropped, timed out, 4xx), which
 /// pauses every worker while the relay is down or refusing, waited out by the outer retry until
-/// Delivery:StopAfterOutage; global rate limit Smtp:MessagesPerSecond; per-attempt time-out Smtp:Timeout. A failed
+/// Delivery:StopAfterOutage; with the pickup directory, rate limit Smtp:MessagesPerSecond and per-attempt time-out
+/// Smtp:Timeout (through a relay, <see cref="RelayGate"/> and <see cref="SmtpTransport"/> apply those). A failed
 /// attempt is not retried here: the run holds the row for a later attempt (RetryLater), and the connection goes on.
 /// </summary>
 public sealed class DeliveryResilience : IDisposable
@@ -70,12 +71,18 @@ public sealed class DeliveryResilience : IDisposable
                 return ValueTask.CompletedTask;
             },
         });
-        if (smtp.Value.MessagesPerSecond > 0)
+        // Through a relay, the rate and the per-attempt time-out are the transport's: its gate shares the rate with every
+        // process on the database, and a message waiting for its turn there is not timing out (RelayGate, SmtpTransport).
+        // Into the pickup directory they stay here, for this process alone.
+        if (smtp.Value.UsesPickupDirectory)
         {
-            _limiter = CreateLimiter(smtp.Value.MessagesPerSecond);
-            builder.AddRateLimiter(_limiter);
+            if (smtp.Value.MessagesPerSecond > 0)
+            {
+                _limiter = CreateLimiter(smtp.Value.MessagesPerSecond);
+                builder.AddRateLimiter(_limiter);
+            }
+            builder.AddTimeout(smtp.Value.Timeout);
         }
-        builder.AddTimeout(smtp.Value.Timeout);
         _pipeline = builder.Build();
     }
 

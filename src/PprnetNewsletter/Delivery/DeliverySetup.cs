@@ -9,7 +9,7 @@ namespace PprnetNewsletter.Delivery;
 
 public static class DeliverySetup
 {
-    /// <summary>Delivery ledger, edition runs, the queue of single emails and its worker, SMTP or pickup-directory transport, retries and rate limit.</summary>
+    /// <summary>Delivery ledger, edition runs, the queue of single emails and its worker, SMTP or pickup-directory transport, retries, and the relay's limits shared across processes.</summary>
     public static IHostApplicationBuilder AddDelivery(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<SmtpOptions>(SmtpOptions.Section);
@@ -18,6 +18,9 @@ public static class DeliverySetup
             sp.GetRequiredService<IOptions<SmtpOptions>>().Value.UsesPickupDirectory
                 ? ActivatorUtilities.CreateInstance<PickupDirectoryTransport>(sp)
                 : ActivatorUtilities.CreateInstance<SmtpTransport>(sp));
+        builder.AddStore<IRelaySlots, SqliteRelaySlots, PgRelaySlots>();
+        // The relay's connections and rate, leased from the database: shared by every process that sends.
+        builder.Services.AddSingleton<RelayGate>();
         builder.AddStore<IDeliveryStore, SqliteDeliveryStore, PgDeliveryStore>();
         builder.AddStore<IEditionRuns, SqliteEditionRuns, PgEditionRuns>();
         builder.AddStore<IMailQueueStore, SqliteMailQueueStore, PgMailQueueStore>();

@@ -1,8 +1,6 @@
-using System.Collections.Concurrent;
 using System.Net.Sockets;
 using MailKit;
 using MailKit.Net.Smtp;
-using MailKit.Security;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using PprnetNewsletter.Hosting;
@@ -10,177 +8,134 @@ using PprnetNewsletter.Hosting;
 namespace PprnetNewsletter.Delivery;
 
 /// <summary>
-/// Sends through the SMTP relay on a pool of up to Smtp:MaxConnections open connections, each reused for message
-/// after message. A connection that fails is thrown away and the next message opens a fresh one, so a dropped
-/// connection costs one attempt, not the send.
+/// Sends through the SMTP relay, one message at a time on each relay slot this process holds (<see cref="RelayGate"/>):
+/// the slot's connection is reused for message after message. A connection that fails is thrown away and the slot's
+/// next message opens a fresh one, so a dropped connection costs one attempt, not the send.
 /// </summary>
 /// <remarks>
 /// Every exchange is synchronous, on the caller's thread. Measured with the same messages against smtp-sink, MailKit's
 /// synchronous send takes ~170 µs of CPU per message and its asynchronous one ~250 µs: each reply read asynchronously
 /// is an event-loop wake-up and a hop through the thread pool. A socket stays in blocking mode only while nothing
-/// on it has been asynchronous, so the web's single emails take the same path, on a pool thread.
+/// on it has been asynchronous, so the web's single emails take the same path, on a pool thread. Smtp:Timeout counts
+/// from the moment the message has its turn: waiting for a slot (another process holding the relay) is not a failure.
 /// </remarks>
-public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
+public sealed class SmtpTransport(IOptions<SmtpOptions> options, RelayGate gate, TimeProvider clock, ILogger<SmtpTransport> logger) : IMailTransport
 {
-    /// <summary>Writes held per connection until MailKit flushes: a digest (~25 KB) goes out in one send.</summary>
-    const int SendBufferBytes = 64 * 1024;
-
-    readonly SmtpOptions _options;
-    readonly ILogger<SmtpTransport> _logger;
-    readonly SemaphoreSlim _slots;
-    readonly ConcurrentBag<Connection> _idle = [];
-
-    readonly TimeProvider _clock;
-
-    public SmtpTransport(IOptions<SmtpOptions> options, TimeProvider clock, ILogger<SmtpTransport> logger)
-    {
-        _clock = clock;
-        _options = options.Value;
-        _logger = logger;
-        _slots = new SemaphoreSlim(_options.MaxConnections, _options.MaxConnections);
-    }
-
-    /// <summary>
-    /// A session and the socket under it, opened on its first message. Nagle's algorithm against the server's delayed
-    /// ACK costs ~40 ms per message (23 messages/s per connection), and MailKit's Connect(host, port) leaves it on,
-    /// so the socket is ours.
-    /// </summary>
-    sealed class Connection(SmtpOptions options)
-    {
-        public Socket Socket { get; } = new(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-
-        public SmtpClient Client { get; } = new() { Timeout = (int)options.Timeout.TotalMilliseconds };
-
-        /// <summary>When the connection last finished an exchange (a TimeProvider timestamp).</summary>
-        public long LastUsed { get; set; }
-
-        public void Open(CancellationToken ct)
-        {
-            Socket.Connect(options.Host!, options.Port);
-            var stream = new WriteCoalescingStream(new NetworkStream(Socket, ownsSocket: true), SendBufferBytes);
-            Client.Connect(stream, options.Host!, options.Port, options.Security.ToSocketOptions(), ct);
-            if (!string.IsNullOrEmpty(options.Username))
-            {
-                Client.Authenticate(options.Username, options.Password ?? "", ct);
-            }
-        }
-
-        /// <summary>
-        /// Closes the socket if <paramref name="ct"/> fires before the registration is disposed. MailKit's synchronous
-        /// reads on a stream it was handed do not watch the token (its own socket reads poll for it); a closed socket
-        /// ends them, so a time-out or a stop does not wait on the server.
-        /// </summary>
-        public CancellationTokenRegistration CloseOn(CancellationToken ct) =>
-            ct.UnsafeRegister(static socket => ((Socket)socket!).Dispose(), Socket);
-
-        public void Close()
-        {
-            Client.Dispose();
-            Socket.Dispose();
-        }
-    }
+    readonly SmtpOptions _options = options.Value;
 
     public DeliveryReceipt Send(MimeMessage message, CancellationToken ct)
     {
-        _slots.Wait(ct);
-        try
-        {
-            var connection = TakeIdle(ct) ?? new Connection(_options);
-            string reply;
-            try
-            {
-                // The time-out (Smtp:Timeout per attempt, connecting included) and a stop arrive through the token.
-                using (connection.CloseOn(ct))
-                {
-                    if (!connection.Client.IsConnected)
-                    {
-                        connection.Open(ct);
-                    }
-                    reply = message is EnvelopeMessage { EnvelopeSender: var sender }
-                        ? connection.Client.Send(FormatOptions.Default, message, sender, message.To.Mailboxes, ct)
-                        : connection.Client.Send(message, ct);
-                }
-            }
-            catch (Exception e) when (ct.IsCancellationRequested && e is not OperationCanceledException)
-            {
-                Discard(connection);
-                throw new OperationCanceledException("The SMTP exchange was cut off by a time-out or a stop.", e, ct);
-            }
-            catch (SmtpCommandException) when (connection.Client.IsConnected)
-            {
-                // The server refused this message but the session is fine (MailKit has reset it): keep the connection.
-                connection.LastUsed = _clock.GetTimestamp();
-                _idle.Add(connection);
-                throw;
-            }
-            catch
-            {
-                Discard(connection);
-                throw;
-            }
-            // A token that fired just as the reply came in may have closed the socket under a finished exchange.
-            if (ct.IsCancellationRequested)
-            {
-                Discard(connection);
-            }
-            else
-            {
-                connection.LastUsed = _clock.GetTimestamp();
-                _idle.Add(connection);
-            }
-            return new DeliveryReceipt(reply);
-        }
-        finally
-        {
-            _slots.Release();
-        }
+        using var turn = gate.Take(ct);
+        return Exchange(turn.Slot, message, ct);
     }
 
-    public Task<DeliveryReceipt> SendAsync(MimeMessage message, CancellationToken ct) => Task.Run(() => Send(message, ct), ct);
+    public async Task<DeliveryReceipt> SendAsync(MimeMessage message, CancellationToken ct)
+    {
+        using var turn = await gate.TakeAsync(ct);
+        var slot = turn.Slot;
+        return await Task.Run(() => Exchange(slot, message, ct), ct);
+    }
+
+    DeliveryReceipt Exchange(RelaySlot slot, MimeMessage message, CancellationToken ct)
+    {
+        var connection = Reusable(slot, ct) ?? new SmtpConnection(_options);
+        // On the slot while in use, so the gate can cut it if the slot is lost.
+        slot.Connection = connection;
+        using var timeout = new CancellationTokenSource(_options.Timeout, clock);
+        string reply;
+        try
+        {
+            // The time-out and a stop both close the socket, which ends MailKit's blocking reads.
+            using (connection.CloseOn(ct))
+            using (connection.CloseOn(timeout.Token))
+            {
+                if (!connection.Client.IsConnected)
+                {
+                    connection.Open(ct);
+                }
+                reply = message is EnvelopeMessage { EnvelopeSender: var sender }
+                    ? connection.Client.Send(FormatOptions.Default, message, sender, message.To.Mailboxes, ct)
+                    : connection.Client.Send(message, ct);
+            }
+        }
+        catch (Exception e) when (ct.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            Discard(slot, connection);
+            throw new OperationCanceledException("The SMTP exchange was cut off by a stop.", e, ct);
+        }
+        catch (Exception e) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            Discard(slot, connection);
+            throw new TimeoutException($"The SMTP server did not finish the exchange within Smtp:Timeout ({_options.Timeout}).", e);
+        }
+        catch (SmtpCommandException) when (connection.Client.IsConnected)
+        {
+            // The server refused this message but the session is fine (MailKit has reset it): keep the connection.
+            connection.LastUsed = clock.GetTimestamp();
+            throw;
+        }
+        catch
+        {
+            Discard(slot, connection);
+            throw;
+        }
+        // A token that fired just as the reply came in may have closed the socket under a finished exchange.
+        if (ct.IsCancellationRequested || timeout.IsCancellationRequested)
+        {
+            Discard(slot, connection);
+        }
+        else
+        {
+            connection.LastUsed = clock.GetTimestamp();
+        }
+        return new DeliveryReceipt(reply);
+    }
 
     public string Describe() =>
         $"SMTP {_options.Host}:{_options.Port} ({_options.Security}{(string.IsNullOrEmpty(_options.Username) ? "" : ", as " + _options.Username)}), " +
-        $"{Counted.Of(_options.MaxConnections, "connection")}{(_options.MessagesPerSecond > 0 ? $", at most {_options.MessagesPerSecond}/s" : "")}";
+        $"{Counted.Of(_options.MaxConnections, "connection")}{(_options.MessagesPerSecond > 0 ? $", at most {_options.MessagesPerSecond}/s" : "")}, " +
+        "shared by every process on the database";
 
     /// <summary>
-    /// A pooled connection fit to use, or null. IsConnected does no I/O, so one idle longer than Smtp:IdleTimeout is
-    /// asked NOOP first; a relay that closed it meanwhile costs a new connection, never a failed message nor a
-    /// failure counted by the circuit breaker.
+    /// The slot's connection if it is fit to use, or null. IsConnected does no I/O, so one idle longer than
+    /// Smtp:IdleTimeout is asked NOOP first; a relay that closed it meanwhile costs a new connection, never a failed
+    /// message nor a failure counted by the circuit breaker.
     /// </summary>
-    Connection? TakeIdle(CancellationToken ct)
+    SmtpConnection? Reusable(RelaySlot slot, CancellationToken ct)
     {
-        while (_idle.TryTake(out var idle))
+        if (slot.Connection is not { } idle)
         {
-            if (!idle.Client.IsConnected)
-            {
-                Discard(idle);
-                continue;
-            }
-            if (_clock.GetElapsedTime(idle.LastUsed) <= _options.IdleTimeout)
-            {
-                return idle;
-            }
-            try
-            {
-                using (idle.CloseOn(ct))
-                {
-                    idle.Client.NoOp(ct);
-                }
-                return idle;
-            }
-            catch (Exception e) when (e is IOException or SocketException or SmtpProtocolException or SmtpCommandException
-                                          or ServiceNotConnectedException or ObjectDisposedException)
-            {
-                _logger.LogDebug(e, "An idle SMTP connection no longer answers (the relay closed it); opening a new one");
-                Discard(idle);
-            }
+            return null;
         }
-        return null;
+        if (!idle.Client.IsConnected)
+        {
+            Discard(slot, idle);
+            return null;
+        }
+        if (clock.GetElapsedTime(idle.LastUsed) <= _options.IdleTimeout)
+        {
+            return idle;
+        }
+        try
+        {
+            using (idle.CloseOn(ct))
+            {
+                idle.Client.NoOp(ct);
+            }
+            return idle;
+        }
+        catch (Exception e) when (e is IOException or SocketException or SmtpProtocolException or SmtpCommandException
+                                      or ServiceNotConnectedException or ObjectDisposedException)
+        {
+            logger.LogDebug(e, "An idle SMTP connection no longer answers (the relay closed it); opening a new one");
+            Discard(slot, idle);
+            return null;
+        }
     }
 
-
-    void Discard(Connection connection)
+    void Discard(RelaySlot slot, SmtpConnection connection)
     {
+        slot.Connection = null;
         try
         {
             // The connection is broken or in an unknown state: close it without a polite QUIT.
@@ -188,36 +143,7 @@ public sealed class SmtpTransport : IMailTransport, IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
-            _logger.LogDebug(e, "Closing a broken SMTP connection failed");
+            logger.LogDebug(e, "Closing a broken SMTP connection failed");
         }
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        while (_idle.TryTake(out var connection))
-        {
-            try
-            {
-                if (connection.Client.IsConnected)
-                {
-                    using var quit = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    using (connection.CloseOn(quit.Token))
-                    {
-                        connection.Client.Disconnect(quit: true, quit.Token);
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException
-                                          or MailKit.Net.Smtp.SmtpProtocolException or SmtpCommandException)
-            {
-                _logger.LogDebug(e, "QUIT on an SMTP connection failed; closing it");
-            }
-            finally
-            {
-                connection.Close();
-            }
-        }
-        _slots.Dispose();
-        return ValueTask.CompletedTask;
     }
 }

@@ -4,8 +4,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using MimeKit;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Tests.Support;
@@ -59,11 +57,10 @@ public sealed class WriteCoalescingStreamTests
         // client waited for the relay's reply to it, and the relay for the rest of the message, until the time-out.
         // Every length over one whole period of its blocks must go out.
         await using var smtp = await SmtpTestServer.StartAsync();
-        var options = Options.Create(new SmtpOptions
-        {
-            Host = "127.0.0.1", Port = smtp.Port, MaxConnections = 1, Timeout = TimeSpan.FromSeconds(2),
-        });
-        await using var transport = new SmtpTransport(options, TimeProvider.System, NullLogger<SmtpTransport>.Instance);
+        var config = smtp.ClientConfig(connections: 1);
+        config["Smtp:Timeout"] = "00:00:02";
+        await using var test = await TestApp.CreateAsync(config);
+        var transport = test.Get<IMailTransport>();
         var stuck = new List<int>();
         await Task.Factory.StartNew(() =>
         {

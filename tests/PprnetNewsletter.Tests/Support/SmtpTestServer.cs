@@ -55,6 +55,8 @@ public sealed class SmtpTestServer : IAsyncDisposable
     readonly NoDelayListenerFactory _listeners;
     readonly Task _running;
     int _sessions;
+    int _open;
+    int _mostOpen;
 
     SmtpTestServer((string User, string Password)? credentials)
     {
@@ -96,6 +98,18 @@ public sealed class SmtpTestServer : IAsyncDisposable
 
     /// <summary>Connections accepted (and not reset by <see cref="Down"/>) so far.</summary>
     public int Sessions => Volatile.Read(ref _sessions);
+
+    /// <summary>The most connections that were open at one moment (counted from accept to the session's end).</summary>
+    public int MostOpen => Volatile.Read(ref _mostOpen);
+
+    void Opened()
+    {
+        var open = Interlocked.Increment(ref _open);
+        int most;
+        while (open > (most = Volatile.Read(ref _mostOpen)) && Interlocked.CompareExchange(ref _mostOpen, open, most) != most)
+        {
+        }
+    }
 
     /// <summary>Called with each message just before the server replies 250 (e.g. to stop a client mid-send).</summary>
     public Action<ReceivedMessage>? BeforeAccept { get; set; }
@@ -239,8 +253,9 @@ public sealed class SmtpTestServer : IAsyncDisposable
                 }
                 socket.NoDelay = true;
                 Interlocked.Increment(ref server._sessions);
+                server.Opened();
                 context.Properties[SocketKey] = socket;
-                return new Pipe(new NetworkStream(socket, ownsSocket: true));
+                return new Pipe(new NetworkStream(socket, ownsSocket: true), () => Interlocked.Decrement(ref server._open));
             }
         }
 
@@ -248,7 +263,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
     }
 
     /// <summary>A duplex pipe over the connection's stream that can switch to TLS (STARTTLS).</summary>
-    sealed class Pipe(Stream stream) : ISecurableDuplexPipe
+    sealed class Pipe(Stream stream, Action closed) : ISecurableDuplexPipe
     {
         Stream _stream = stream;
 
@@ -273,6 +288,15 @@ public sealed class SmtpTestServer : IAsyncDisposable
             Output = PipeWriter.Create(ssl);
         }
 
-        public void Dispose() => _stream.Dispose();
+        int _disposed;
+
+        public void Dispose()
+        {
+            _stream.Dispose();
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                closed();
+            }
+        }
     }
 }
