@@ -21,7 +21,7 @@ public class UnattendedSendTests
     const string SampleMonth = "2023-03";
 
     /// <summary>The sample content and <paramref name="count"/> confirmed readers of every topic, in one statement.</summary>
-    static async Task<IReadOnlyList<string>> SeedAsync(TestApp test, int count)
+    internal static async Task<IReadOnlyList<string>> SeedAsync(TestApp test, int count)
     {
         await test.Get<SummaryImporter>().ImportAsync(ContentFixtures.SampleFolder);
         await using var connection = await test.Get<Db>().OpenAsync();
@@ -131,7 +131,7 @@ public class UnattendedSendTests
         Assert.InRange(most, 1, 3 * perSecond * 5 / 4);
     }
 
-    static async Task WaitUntilAsync(Func<bool> condition)
+    internal static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (!condition())
