@@ -21,7 +21,8 @@ public sealed class DeliveryWorker(
 
     /// <summary>
     /// Submits <paramref name="request"/>: joins the edition's job if it does the same work, otherwise queues a job that
-    /// runs once the edition's current one has ended. <paramref name="progress"/> gets the engine's progress.
+    /// runs once the edition's current one has ended. <paramref name="progress"/> gets the engine's progress. After the
+    /// worker has stopped, the job is cancelled at once.
     /// </summary>
     public DeliveryJob Submit(DeliveryRequest request, IProgress<SendProgress>? progress = null)
     {

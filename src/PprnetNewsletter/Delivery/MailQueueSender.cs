@@ -4,8 +4,8 @@ using MimeKit;
 namespace PprnetNewsletter.Delivery;
 
 /// <summary>
-/// Single emails, worked by the <see cref="DeliveryWorker"/> on a loop of its own: claims due rows of the mail queue, sends each through the mail transport,
-/// and settles it: sent; failed on a permanent refusal or after Delivery:GiveUpAfter; otherwise pending again after a
+/// Single emails, worked by the <see cref="DeliveryWorker"/> on a loop of its own: claims due rows of the mail queue,
+/// sends each through the mail transport, and settles it: sent; failed on a permanent refusal or after Delivery:GiveUpAfter; otherwise pending again after a
 /// wait that doubles from Delivery:RetryDelay up to <see cref="LongestWait"/>, so an email goes out within moments
 /// of the relay coming back.
 /// </summary>
