@@ -24,8 +24,6 @@ public static class AdminSetup
         builder.Services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
         builder.AddStore<IAdminQueries, SqliteAdminQueries, PgAdminQueries>();
         builder.Services.AddSingleton<FailedAdminAttempts>();
-        builder.Services.AddSingleton<SendJobs>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<SendJobs>());
         builder.Services.AddOpenApi(openApi =>
         {
             openApi.ShouldInclude = endpoint => endpoint.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true;

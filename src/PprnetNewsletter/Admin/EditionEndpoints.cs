@@ -32,6 +32,9 @@ public static class EditionEndpoints
     /// </summary>
     internal const long TestRecipientId = long.MaxValue;
 
+    /// <summary>How the delivery worker's job views name a send started here.</summary>
+    const string StartedBy = "admin API";
+
     public static RouteGroupBuilder MapEditionEndpoints(this RouteGroupBuilder api)
     {
         var editions = api.MapGroup("/editions").WithTags("Editions");
@@ -46,7 +49,7 @@ public static class EditionEndpoints
             return TypedResults.Ok(reports);
         }).WithSummary("Every edition, newest first, with its delivery counts per state.");
 
-        editions.MapGet("/{month}", async (string month, IContentStore content, EditionSender sender, SendJobs jobs, CancellationToken ct) =>
+        editions.MapGet("/{month}", async (string month, IContentStore content, EditionSender sender, DeliveryWorker jobs, CancellationToken ct) =>
         {
             if (await FindAsync(content, month, ct) is not { } edition)
             {
@@ -54,7 +57,7 @@ public static class EditionEndpoints
             }
             var summaries = edition.Summaries.Select(s => new SummaryView(s.Slug, s.Title, s.Topics.Select(t => t.Slug).ToList())).ToList();
             return Results.Ok(new EditionView(await sender.StatusAsync(month, ct), summaries, jobs.Last(month)));
-        }).WithSummary("One edition: summaries, delivery counts per state, common failure reasons, the last send started here.")
+        }).WithSummary("One edition: summaries, delivery counts per state, common failure reasons, the last send job of this service.")
         .Produces<EditionView>();
 
         editions.MapGet("/{month}/deliveries", async (string month, string? state, int? offset, int? limit, IContentStore content,
@@ -126,19 +129,19 @@ public static class EditionEndpoints
         }).WithSummary("Queue the edition for any address, as the subscriber 'as' would get it (default: all topics); the service sends it within moments, with retries.")
         .Produces<TestSendView>().ProducesValidationProblem();
 
-        editions.MapPost("/{month}/send", async (string month, IContentStore content, SendJobs jobs, IEditionRuns runs, TimeProvider clock,
+        editions.MapPost("/{month}/send", async (string month, IContentStore content, DeliveryWorker jobs, IEditionRuns runs, TimeProvider clock,
             CancellationToken ct) =>
         {
             if (await FindSendableAsync(content, month, ct) is { } refusal)
             {
                 return refusal;
             }
-            return await StartAsync(jobs, runs, clock, month, "send", async (sender, stop) => Describe(await sender.SendAsync(month, null, stop)), ct);
+            return await StartAsync(jobs, runs, clock, DeliveryRequest.Send(month, StartedBy), ct);
         }).WithSummary("Send the edition now, in the background (resumable; a second send sends nothing). 202 + the edition's URL.")
         .Produces<StartedView>(StatusCodes.Status202Accepted);
 
         editions.MapPost("/{month}/resend", async (string month, ResendInput input, IContentStore content, ISubscriberStore subscribers,
-            SendJobs jobs, IEditionRuns runs, TimeProvider clock, CancellationToken ct) =>
+            DeliveryWorker jobs, IEditionRuns runs, TimeProvider clock, CancellationToken ct) =>
         {
             var request = input.Kind switch
             {
@@ -156,11 +159,7 @@ public static class EditionEndpoints
                 return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such subscriber",
                     detail: $"No subscriber has the address '{address}'.");
             }
-            return await StartAsync(jobs, runs, clock, month, "resend " + input.Kind, async (sender, stop) =>
-            {
-                var result = await sender.ResendAsync(month, request, null, stop);
-                return $"{result.Queued} queued; {Describe(result.Send)}" + (result.LeftFailed > 0 ? $"; {result.LeftFailed} failed left (no longer confirmed)" : "");
-            }, ct);
+            return await StartAsync(jobs, runs, clock, DeliveryRequest.ResendOf(month, request, StartedBy), ct);
         }).WithSummary("Resend in the background: to one subscriber (kind=email), to every failed row (failed), or to subscribers confirmed since the send (new).")
         .Produces<StartedView>(StatusCodes.Status202Accepted);
 
@@ -181,26 +180,23 @@ public static class EditionEndpoints
         };
 
     /// <summary>
-    /// 409 while any run holds the edition, whoever started it (this service, another process, the command line); else
-    /// starts the work in the background, 202.
+    /// 409 while any run holds the edition, whoever started it (this service, another process, the command line), or
+    /// while the delivery worker has a job of it; else hands the request to the worker and answers 202 at once.
     /// </summary>
-    static async Task<IResult> StartAsync(SendJobs jobs, IEditionRuns runs, TimeProvider clock, string month, string kind,
-        Func<EditionSender, CancellationToken, Task<string>> work, CancellationToken ct)
+    static async Task<IResult> StartAsync(DeliveryWorker jobs, IEditionRuns runs, TimeProvider clock, DeliveryRequest request, CancellationToken ct)
     {
+        var (month, kind) = (request.Month, request.Kind);
         var location = $"{AdminSetup.RoutePrefix}/editions/{month}";
         if (await runs.HolderAsync(month, ct) is { } holder && holder.IsLive(clock.GetUtcNow()))
         {
             return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "A send is running",
                 detail: $"A send of {month} is running ({holder.Describe()}, last heartbeat {holder.HeartbeatAt:u}); follow it at {location}.");
         }
-        return jobs.TryStart(month, kind, work)
+        return jobs.TryStart(request) is not null
             ? Results.Accepted(location, new StartedView(month, kind, location))
             : Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "A send is running",
                 detail: $"A send or resend of {month} is already running; follow it at {location}.");
     }
-
-    internal static string Describe(SendResult result) =>
-        $"{result.Sent} sent, {result.Failed} failed, {result.Deferred} deferred, {result.Skipped} skipped";
 
     /// <summary>
     /// A test message to <paramref name="to"/>: the edition as <paramref name="like"/> gets it (no one: all topics), its

@@ -9,7 +9,7 @@ namespace PprnetNewsletter.Delivery;
 
 public static class DeliverySetup
 {
-    /// <summary>Delivery ledger, edition runs, the queue of single emails and its worker, SMTP or pickup-directory transport, retries, and the relay's limits shared across processes.</summary>
+    /// <summary>Delivery ledger, edition runs, the queue of single emails, the delivery worker that runs every send, SMTP or pickup-directory transport, retries, and the relay's limits shared across processes.</summary>
     public static IHostApplicationBuilder AddDelivery(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<SmtpOptions>(SmtpOptions.Section);
@@ -25,12 +25,18 @@ public static class DeliverySetup
         builder.AddStore<IEditionRuns, SqliteEditionRuns, PgEditionRuns>();
         builder.AddStore<IMailQueueStore, SqliteMailQueueStore, PgMailQueueStore>();
         builder.Services.AddSingleton<MailQueue>();
-        // Runs only where the host is started: the service (a one-off verb never starts its host).
-        builder.Services.AddHostedService<MailQueueWorker>();
+        builder.Services.AddSingleton<MailQueueSender>();
         builder.Services.AddSingleton<DeliveryResilience>();
         builder.Services.AddSingleton<EditionSender>();
+        // The owner of every send. The service's host starts it; a verb's host starts no hosted service, so `digest send`
+        // and `digest resend` start it themselves (DeliveryWorker.RunAsync).
+        builder.Services.AddSingleton<DeliveryWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryWorker>());
         return builder;
     }
+
+    /// <summary>How the delivery worker's job views name a send started from the command line.</summary>
+    const string CommandLine = "command line";
 
     static Argument<string> MonthArgument() => new("month") { Description = "The edition's month, YYYY-MM (e.g. 2023-03)." };
 
@@ -40,10 +46,12 @@ public static class DeliverySetup
         var month = MonthArgument();
         var dryRun = new Option<bool>("--dry-run") { Description = "Compose every message and count them; send nothing, change nothing." };
         var send = new Command("send", "Send the edition now (the schedule's engine): resumable, and a second run sends nothing.") { month, dryRun };
-        send.SetAction((parse, ct) => DeliverAsync(app, parse.GetValue(month)!, parse.GetValue(dryRun) ? "Dry run" : "Send", (sender, progress) =>
+        send.SetAction((parse, ct) => DeliverAsync(app, parse.GetValue(month)!, parse.GetValue(dryRun) ? "Dry run" : "Send", async progress =>
             parse.GetValue(dryRun)
-                ? sender.DryRunAsync(parse.GetValue(month)!, progress, ct)
-                : sender.SendAsync(parse.GetValue(month)!, progress, ct)));
+                // Composes and counts, sends nothing: not a send, so not the worker's (which would also send queued single emails).
+                ? await app.Services.GetRequiredService<EditionSender>().DryRunAsync(parse.GetValue(month)!, progress, ct)
+                : (await app.Services.GetRequiredService<DeliveryWorker>().RunAsync(
+                    DeliveryRequest.Send(parse.GetValue(month)!, CommandLine), progress, ct)).Run!));
         return send;
     }
 
@@ -72,12 +80,13 @@ public static class DeliverySetup
                 : parse.GetValue(failed) ? new ResendRequest(ResendKind.Failed)
                 : new ResendRequest(ResendKind.New);
             var left = 0;
-            var code = await DeliverAsync(app, parse.GetValue(month)!, "Resend", async (sender, progress) =>
+            var code = await DeliverAsync(app, parse.GetValue(month)!, "Resend", async progress =>
             {
-                var result = await sender.ResendAsync(parse.GetValue(month)!, request, progress, ct);
+                var result = await app.Services.GetRequiredService<DeliveryWorker>().RunAsync(
+                    DeliveryRequest.ResendOf(parse.GetValue(month)!, request, CommandLine), progress, ct);
                 Console.WriteLine($"{Counted.Of(result.Queued, "message")} queued for resending.");
                 left = result.LeftFailed;
-                return result.Send;
+                return result.Run!;
             });
             if (left > 0)
             {
@@ -125,7 +134,7 @@ public static class DeliverySetup
     }
 
     /// <summary>Runs a send with the progress line on stderr, prints the summary; a halted send exits 1 with its reason.</summary>
-    static async Task<int> DeliverAsync(IHost app, string month, string what, Func<EditionSender, IProgress<SendProgress>, Task<SendResult>> run)
+    static async Task<int> DeliverAsync(IHost app, string month, string what, Func<IProgress<SendProgress>, Task<SendResult>> run)
     {
         // Checked before the progress line starts, so a wrong month gets its message alone.
         await app.Services.GetRequiredService<EditionCheck>().RequireAsync(month, CancellationToken.None);
@@ -133,7 +142,7 @@ public static class DeliverySetup
         SendResult result;
         try
         {
-            result = await run(app.Services.GetRequiredService<EditionSender>(), progress);
+            result = await run(progress);
         }
         catch (DeliveryHaltedException e)
         {

@@ -34,8 +34,9 @@ public sealed record EditionStatusReport(
     string? Note);
 
 /// <summary>
-/// The sending engine's operations, shared by the command line, the schedule and the admin API: send an edition
-/// (resuming where any earlier run stopped), the three resends, the periodic retry, and status.
+/// The sending engine's operations: send an edition (resuming where any earlier run stopped), the three resends, the
+/// periodic retry's resume, a dry run and status. Sends are run by the <see cref="DeliveryWorker"/> alone, whoever
+/// started them (the schedule, the retry job, the admin API, the dashboard, the command line).
 /// </summary>
 public sealed class EditionSender
 {
@@ -65,7 +66,7 @@ public sealed class EditionSender
     /// list is enqueued at that moment), then works through every row that needs it. Run again, it resumes; once
     /// everything is done it sends nothing.
     /// </summary>
-    public async Task<SendResult> SendAsync(string month, IProgress<SendProgress>? progress = null, CancellationToken ct = default)
+    internal async Task<SendResult> SendAsync(string month, IProgress<SendProgress>? progress = null, CancellationToken ct = default)
     {
         var edition = await RequireSendableAsync(month, ct);
         // Prepared before the edition starts: a template that cannot render it stops here, with nothing changed.
@@ -114,7 +115,7 @@ public sealed class EditionSender
     }
 
     /// <summary>Queues a resend (a new round for each row, history kept) and runs it.</summary>
-    public async Task<ResendResult> ResendAsync(string month, ResendRequest request, IProgress<SendProgress>? progress = null, CancellationToken ct = default)
+    internal async Task<ResendResult> ResendAsync(string month, ResendRequest request, IProgress<SendProgress>? progress = null, CancellationToken ct = default)
     {
         var edition = await RequireEditionAsync(month, ct);
         if (edition.Status == EditionStatus.Draft)
@@ -149,22 +150,13 @@ public sealed class EditionSender
     }
 
     /// <summary>
-    /// The periodic job: for every started edition with rows to work on now (deferred and due, or left by a run
-    /// that died), runs the engine over it.
+    /// The retry job's work on one started edition: runs the engine over its rows due now (deferred and due, or left by
+    /// a run that died). Null, without waiting, when another run holds the edition: that run does the work.
     /// </summary>
-    public async Task<IReadOnlyList<SendResult>> ResumeDueAsync(CancellationToken ct = default)
+    internal async Task<SendResult?> ResumeAsync(string month, CancellationToken ct)
     {
-        var results = new List<SendResult>();
-        foreach (var month in await _deps.Ledger.EditionsWithDueWorkAsync(_deps.Clock.GetUtcNow(), ct))
-        {
-            var edition = await RequireEditionAsync(month, ct);
-            // Never beside a run that holds the edition: it does the work; this job comes back in a minute anyway.
-            if (await RunAsync(edition, await PrepareAsync(edition, ct), 0, null, ct, waitIfBusy: false) is { } result)
-            {
-                results.Add(result);
-            }
-        }
-        return results;
+        var edition = await RequireEditionAsync(month, ct);
+        return await RunAsync(edition, await PrepareAsync(edition, ct), 0, null, ct, waitIfBusy: false);
     }
 
     public async Task<EditionStatusReport> StatusAsync(string month, CancellationToken ct = default)

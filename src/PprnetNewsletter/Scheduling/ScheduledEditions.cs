@@ -6,13 +6,14 @@ namespace PprnetNewsletter.Scheduling;
 
 /// <summary>Runs the schedule's decision: the monthly trigger and the catch-up at start-up both come here.</summary>
 public sealed class ScheduledEditions(
-    IDeliveryStore ledger, EditionSender sender, TimeProvider clock, IOptions<ScheduleOptions> options, ILogger<ScheduledEditions> logger)
+    IDeliveryStore ledger, DeliveryWorker worker, TimeProvider clock, IOptions<ScheduleOptions> options, ILogger<ScheduledEditions> logger)
 {
     public CronExpression Cron { get; } = EditionSchedule.CronOf(options.Value);
 
     /// <summary>
-    /// Sends the edition that is due, if it has summaries and has not been started. Two processes may both decide
-    /// to; the edition's compare-and-set start lets one enqueue it, and both then share its rows, each row once.
+    /// Sends the edition that is due, if it has summaries and has not been started, through the delivery worker, and
+    /// waits for the send (a send of the edition already running in this process is joined). Two processes may both
+    /// decide to; the edition's compare-and-set start lets one enqueue it, and its run record lets one run send it.
     /// A due edition without summaries is reported once, when the schedule fires; the catch-up run at start-up
     /// (<paramref name="atStartUp"/>) keeps quiet about it, or every restart in the month would repeat it.
     /// </summary>
@@ -28,7 +29,7 @@ public sealed class ScheduledEditions(
         if (decision.SendMonth is { } due)
         {
             logger.LogInformation("Sending the {Month} edition: {Reason}", due, decision.Reason);
-            await sender.SendAsync(due, null, ct);
+            await worker.Submit(DeliveryRequest.Send(due, "schedule")).Completion.WaitAsync(ct);
         }
         else if (decision.NeedsAttention && !atStartUp)
         {
@@ -62,10 +63,13 @@ public sealed class MonthlyEditionJob(ScheduledEditions schedule, ILogger<Monthl
     }
 }
 
-/// <summary>Every Delivery:RetryPollInterval: deferred rows that are due, and sends left unfinished by a crash.</summary>
+/// <summary>
+/// Every Delivery:RetryPollInterval: deferred rows that are due, and sends left unfinished by a crash, resumed by the
+/// delivery worker (which skips an edition it is already working on).
+/// </summary>
 [DisallowConcurrentExecution]
-public sealed class DeliveryRetryJob(EditionSender sender) : IJob
+public sealed class DeliveryRetryJob(DeliveryWorker worker) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
-        await sender.ResumeDueAsync(cancellationToken);
+        await worker.ResumeDueAsync(cancellationToken);
 }

@@ -125,6 +125,28 @@ static class DeliveryTestData
         return ActivatorUtilities.CreateInstance<EditionSender>(test.App.Services, [.. args]);
     }
 
+    /// <summary>The app's delivery worker with the test's engine (<see cref="Sender"/>) and clock, started (the app itself is not).</summary>
+    public static async Task<DeliveryWorker> StartWorkerAsync(this TestApp test, TimeProvider clock)
+    {
+        var worker = ActivatorUtilities.CreateInstance<DeliveryWorker>(test.App.Services, test.Sender(clock), clock);
+        await worker.StartAsync(CancellationToken.None);
+        return worker;
+    }
+
+    /// <summary>One pass of the retry job at the time of <paramref name="clock"/>, on a worker of its own.</summary>
+    public static async Task<IReadOnlyList<SendResult>> ResumeDueAsync(this TestApp test, TimeProvider clock)
+    {
+        var worker = await test.StartWorkerAsync(clock);
+        try
+        {
+            return await worker.ResumeDueAsync(CancellationToken.None);
+        }
+        finally
+        {
+            await worker.StopAsync(CancellationToken.None);
+        }
+    }
+
     public static async Task<Dictionary<string, long>> StatesAsync(TestApp test, string month = Month)
     {
         await using var connection = await OpenAsync(test);

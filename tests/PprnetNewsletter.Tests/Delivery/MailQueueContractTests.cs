@@ -66,8 +66,8 @@ public sealed class MailQueueContractTests
         await using var second = await DeliveryStoreContractTests.SameDatabaseAsync(first);
         await EnqueueAsync(first, emails);
 
-        // Each app's own worker, writing to its own pickup directory, both at once.
-        var workers = new[] { first, second }.Select(app => ActivatorUtilities.CreateInstance<MailQueueWorker>(app.App.Services)).ToList();
+        // Each app's own delivery worker, writing to its own pickup directory, both at once.
+        var workers = new[] { first, second }.Select(app => app.Get<DeliveryWorker>()).ToList();
         foreach (var worker in workers)
         {
             await worker.StartAsync(CancellationToken.None);
@@ -80,7 +80,6 @@ public sealed class MailQueueContractTests
         foreach (var worker in workers)
         {
             await worker.StopAsync(CancellationToken.None);
-            worker.Dispose();
         }
 
         var files = new[] { first, second }.SelectMany(app => Directory.Exists(app.OutboxPath) ? Directory.GetFiles(app.OutboxPath, "*.eml") : []).ToList();

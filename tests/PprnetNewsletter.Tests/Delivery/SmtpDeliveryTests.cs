@@ -169,7 +169,7 @@ public class SmtpDeliveryTests
 
         smtp.Down = false;
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow + TimeSpan.FromHours(1));
-        var resumed = await test.Sender(clock).ResumeDueAsync();
+        var resumed = await test.ResumeDueAsync(clock);
 
         Assert.Equal(30, Assert.Single(resumed).Sent);
         Assert.All(emails, e => Assert.Equal(1, smtp.CountByRecipient()[e]));
@@ -191,10 +191,10 @@ public class SmtpDeliveryTests
 
         var first = await test.Sender(clock).SendAsync(Month);
         Assert.Equal((1L, 1L), (first.Sent, first.Deferred));
-        Assert.Empty(await test.Sender(clock).ResumeDueAsync());   // not due yet at the same instant
+        Assert.Empty(await test.ResumeDueAsync(clock));   // not due yet at the same instant
 
         clock.Advance(TimeSpan.FromDays(3) + TimeSpan.FromMinutes(1));
-        var last = Assert.Single(await test.Sender(clock).ResumeDueAsync());
+        var last = Assert.Single(await test.ResumeDueAsync(clock));
 
         Assert.Equal(1, last.Failed);
         Assert.True(last.EditionSent);

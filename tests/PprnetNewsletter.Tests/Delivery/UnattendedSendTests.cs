@@ -119,7 +119,7 @@ public class UnattendedSendTests
         Assert.InRange(GlobalRelayLimitTests.MostWithin(times, TimeSpan.FromSeconds(3)), 1, 3 * perSecond * 5 / 4);
     }
 
-    static async Task WaitUntilAsync(Func<bool> condition)
+    internal static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         while (!condition())

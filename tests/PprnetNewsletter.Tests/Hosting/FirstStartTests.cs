@@ -51,7 +51,7 @@ public class FirstStartTests
         await using var test = await TestApp.CreateAsync();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 15, 0, 0, TimeSpan.Zero));
         var logs = new LogCapture<ScheduledEditions>();
-        var schedule = ActivatorUtilities.CreateInstance<ScheduledEditions>(test.App.Services, test.Sender(clock), clock, logs);
+        var schedule = ActivatorUtilities.CreateInstance<ScheduledEditions>(test.App.Services, clock, logs);
 
         await schedule.RunDueAsync(atStartUp: true);
         await schedule.RunDueAsync(atStartUp: true);

@@ -93,10 +93,16 @@ public class EditionScheduleTests
         await SeedEditionAsync(first, "2023-03");
         var emails = await SeedSubscribersAsync(first, 25);
         var clock = new FakeTimeProvider(Utc("2023-04-03T15:00:00Z"));   // the trigger on the 1st was missed
+        // The schedules decide at the fake time; the engines run on the real clock, because the one that finds the edition
+        // held waits for the other in real seconds.
+        var firstWorker = await first.StartWorkerAsync(TimeProvider.System);
+        var secondWorker = await second.StartWorkerAsync(TimeProvider.System);
 
-        var decisions = await Task.WhenAll(Schedule(first, clock).RunDueAsync(), Schedule(second, clock).RunDueAsync());
+        var decisions = await Task.WhenAll(Schedule(first, clock, firstWorker).RunDueAsync(), Schedule(second, clock, secondWorker).RunDueAsync());
         clock.Advance(TimeSpan.FromDays(1));
-        var later = await Schedule(second, clock).RunDueAsync();
+        var later = await Schedule(second, clock, secondWorker).RunDueAsync();
+        await firstWorker.StopAsync(CancellationToken.None);
+        await secondWorker.StopAsync(CancellationToken.None);
 
         Assert.Contains(decisions, d => d.SendMonth == "2023-03");
         Assert.Null(later.SendMonth);
@@ -113,7 +119,7 @@ public class EditionScheduleTests
         await SeedSubscribersAsync(test, 3);
         var clock = new FakeTimeProvider(Utc("2023-04-01T13:00:00Z"));
 
-        var decision = await Schedule(test, clock).RunDueAsync();
+        var decision = await Schedule(test, clock, ActivatorUtilities.CreateInstance<DeliveryWorker>(test.App.Services, test.Sender(clock), clock)).RunDueAsync();
         var status = await test.Sender(clock).StatusAsync("2023-03");
 
         Assert.Null(decision.SendMonth);
@@ -122,6 +128,6 @@ public class EditionScheduleTests
         Assert.Empty(Directory.Exists(test.OutboxPath) ? Directory.GetFiles(test.OutboxPath) : []);
     }
 
-    static ScheduledEditions Schedule(TestApp test, TimeProvider clock) =>
-        ActivatorUtilities.CreateInstance<ScheduledEditions>(test.App.Services, test.Sender(clock), clock);
+    static ScheduledEditions Schedule(TestApp test, TimeProvider clock, DeliveryWorker worker) =>
+        ActivatorUtilities.CreateInstance<ScheduledEditions>(test.App.Services, worker, clock);
 }

@@ -9,11 +9,14 @@ namespace PprnetNewsletter.Admin.Dashboard;
 
 /// <summary>
 /// /admin and /admin/editions/{month}: every edition with its ledger bar; preview, test send, send (after a confirmation
-/// step) and the three resends. Sends go through the admin API's own background jobs (<see cref="SendJobs"/>) and the
-/// engine's public entry points, so the dashboard, the API and the command line send alike.
+/// step) and the three resends. Sends are jobs of the <see cref="DeliveryWorker"/>, like those of the admin API, the
+/// schedule and the command line, so they all send alike.
 /// </summary>
 public static class EditionPages
 {
+    /// <summary>How the delivery worker's job views name a send started here.</summary>
+    const string StartedBy = "dashboard";
+
     static readonly Dictionary<string, string> Notices = new()
     {
         ["started"] = "The send has started. The bar follows it.",
@@ -24,7 +27,7 @@ public static class EditionPages
 
     public static RouteGroupBuilder MapEditionPages(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/", async (string? done, IContentStore content, EditionSender sender, SendJobs jobs, CancellationToken ct) =>
+        admin.MapGet("/", async (string? done, IContentStore content, EditionSender sender, DeliveryWorker jobs, CancellationToken ct) =>
         {
             var cards = new List<EditionCard>();
             foreach (var edition in await content.ListEditionsAsync(ct))
@@ -36,7 +39,7 @@ public static class EditionPages
 
         var edition = admin.MapGroup("/editions/{month}");
 
-        edition.MapGet("/", async (string month, string? done, IContentStore content, EditionSender sender, SendJobs jobs, IAdminQueries ledger,
+        edition.MapGet("/", async (string month, string? done, IContentStore content, EditionSender sender, DeliveryWorker jobs, IAdminQueries ledger,
             IDashboardQueries queries, CancellationToken ct) =>
         {
             if (!await ExistsAsync(content, month, ct))
@@ -156,19 +159,19 @@ public static class EditionPages
             });
         });
 
-        edition.MapPost("/send", async (string month, HttpContext http, IContentStore content, SendJobs jobs, AuditLog audit, CancellationToken ct) =>
+        edition.MapPost("/send", async (string month, HttpContext http, IContentStore content, DeliveryWorker jobs, AuditLog audit, CancellationToken ct) =>
         {
             await WebForms.ReadAsync(http);
             if (await content.GetEditionAsync(month, ct) is not { Summaries.Count: > 0 })
             {
                 return NoEdition(month);
             }
-            var started = jobs.TryStart(month, "send", async (sender, stop) => EditionEndpoints.Describe(await sender.SendAsync(month, null, stop)));
+            var started = jobs.TryStart(DeliveryRequest.Send(month, StartedBy)) is not null;
             await audit.RecordAsync(http, "send", month + (started ? "" : " (refused: already running)"));
             return Results.Redirect($"/admin/editions/{month}?done={(started ? "started" : "running")}");
         });
 
-        edition.MapPost("/resend", async (string month, HttpContext http, IContentStore content, ISubscriberStore subscribers, SendJobs jobs,
+        edition.MapPost("/resend", async (string month, HttpContext http, IContentStore content, ISubscriberStore subscribers, DeliveryWorker jobs,
             AuditLog audit, CancellationToken ct) =>
         {
             var form = await WebForms.ReadAsync(http);
@@ -193,11 +196,7 @@ public static class EditionPages
             {
                 return AdminPages.Message(StatusCodes.Status404NotFound, "Resend", $"No subscriber has the address '{EmailAddressRules.Printable(email)}'.");
             }
-            var started = jobs.TryStart(month, "resend " + kind, async (sender, stop) =>
-            {
-                var result = await sender.ResendAsync(month, request, null, stop);
-                return $"{result.Queued} queued; {EditionEndpoints.Describe(result.Send)}";
-            });
+            var started = jobs.TryStart(DeliveryRequest.ResendOf(month, request, StartedBy)) is not null;
             var what = request.Kind == ResendKind.Email ? $"to {email}" : kind;
             await audit.RecordAsync(http, "resend", $"{month} {what}" + (started ? "" : " (refused: already running)"));
             return Results.Redirect($"/admin/editions/{month}?done={(started ? "resend" : "running")}");
@@ -206,7 +205,7 @@ public static class EditionPages
         return admin;
     }
 
-    internal static async Task<EditionCard> CardAsync(string month, IContentStore content, EditionSender sender, SendJobs jobs, CancellationToken ct)
+    internal static async Task<EditionCard> CardAsync(string month, IContentStore content, EditionSender sender, DeliveryWorker jobs, CancellationToken ct)
     {
         var edition = (await content.GetEditionAsync(month, ct))!;
         var status = await sender.StatusAsync(month, ct);

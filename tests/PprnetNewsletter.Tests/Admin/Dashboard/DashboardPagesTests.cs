@@ -84,7 +84,7 @@ public class DashboardPagesTests
         while (true)
         {
             var counts = (await test.Get<PprnetNewsletter.Delivery.EditionSender>().StatusAsync("2023-03")).Counts;
-            if (test.Get<PprnetNewsletter.Admin.SendJobs>().Last("2023-03") is { Running: false } && counts.GetValueOrDefault("pending") == 0
+            if (test.Get<PprnetNewsletter.Delivery.DeliveryWorker>().Last("2023-03") is { Running: false } && counts.GetValueOrDefault("pending") == 0
                 && counts.GetValueOrDefault("sending") == 0)
             {
                 return;

@@ -4,14 +4,14 @@ using MimeKit;
 namespace PprnetNewsletter.Delivery;
 
 /// <summary>
-/// The service's worker for single emails: claims due rows of the mail queue, sends each through the mail transport,
-/// and settles it: sent; failed on a permanent refusal or after Delivery:GiveUpAfter; otherwise pending again after a
+/// Single emails, worked by the <see cref="DeliveryWorker"/> on a loop of its own: claims due rows of the mail queue,
+/// sends each through the mail transport, and settles it: sent; failed on a permanent refusal or after Delivery:GiveUpAfter; otherwise pending again after a
 /// wait that doubles from Delivery:RetryDelay up to <see cref="LongestWait"/>, so an email goes out within moments
 /// of the relay coming back.
 /// </summary>
-public sealed class MailQueueWorker(
+public sealed class MailQueueSender(
     MailQueue queue, IMailTransport transport, TimeProvider clock, IOptions<DeliveryOptions> delivery, IOptions<SmtpOptions> smtp,
-    ILogger<MailQueueWorker> logger) : BackgroundService
+    ILogger<MailQueueSender> logger)
 {
     /// <summary>The longest wait between two attempts at one email.</summary>
     internal static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(30);
@@ -19,11 +19,14 @@ public sealed class MailQueueWorker(
     /// <summary>How often the queue is looked at when nothing was enqueued in this process.</summary>
     static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
 
-    // Names this worker on the rows it holds; another process's worker takes them over only once their lease lapsed.
+    // Names this process on the rows it holds; another process takes them over only once their lease lapsed.
     readonly long _owner = Random.Shared.NextInt64(1, long.MaxValue);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Sends what the queue holds, as it comes, until <paramref name="stoppingToken"/>.</summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
     {
+        // Off the caller's thread: the first claim may run synchronously (SQLite).
+        await Task.Yield();
         while (!stoppingToken.IsCancellationRequested)
         {
             IReadOnlyList<QueuedMail> due = [];
