@@ -35,17 +35,10 @@ static class PostgresSendBench
         using var sink = SendBench.StartSink(port);
         try
         {
-            var config = new Dictionary<string, string?>
-            {
-                ["Storage:Provider"] = "Postgres",
-                ["Storage:ConnectionString"] = await server.CreateDatabaseAsync(),
-                ["Delivery:PickupDirectory"] = Path.Combine(folder, "outbox"),
-                ["Digest:CompiledTemplatesPath"] = Path.Combine(folder, "compiled-templates"),
-                ["Smtp:Host"] = "127.0.0.1",
-                ["Smtp:Port"] = port.ToString(c),
-                ["Smtp:MaxConnections"] = connections.ToString(c),
-                ["Smtp:MessagesPerSecond"] = "0",
-            };
+            var config = SendBench.RelayConfig(folder, port, connections);
+            config["Storage:Provider"] = "Postgres";
+            config["Storage:ConnectionString"] = await server.CreateDatabaseAsync();
+            config["Digest:CompiledTemplatesPath"] = Path.Combine(folder, "compiled-templates");
             await using var app = PprnetNewsletter.Program.BuildApp(serve: false, config);
             await app.InitializeAsync(ct);
             var services = app.Services;

@@ -77,15 +77,8 @@ static class SendBench
         using var sink = StartSink(port);
         try
         {
-            var config = new Dictionary<string, string?>
-            {
-                ["Storage:Database"] = Path.Combine(folder, "bench.db"),
-                ["Delivery:PickupDirectory"] = Path.Combine(folder, "outbox"),
-                ["Smtp:Host"] = "127.0.0.1",
-                ["Smtp:Port"] = port.ToString(c),
-                ["Smtp:MaxConnections"] = connections.ToString(c),
-                ["Smtp:MessagesPerSecond"] = "0",
-            };
+            var config = RelayConfig(folder, port, connections);
+            config["Storage:Database"] = Path.Combine(folder, "bench.db");
             await using var app = PprnetNewsletter.Program.BuildApp(serve: false, config);
             await app.InitializeAsync(ct);
             var services = app.Services;
@@ -443,6 +436,19 @@ static class SendBench
         process.Kill();
         throw new InvalidOperationException($"smtp-sink did not start listening on 127.0.0.1:{port}.");
     }
+
+    /// <summary>
+    /// What every benchmarked send runs with: smtp-sink on 127.0.0.1:<paramref name="port"/> over
+    /// <paramref name="connections"/> connections, no rate limit, its files under <paramref name="folder"/>.
+    /// </summary>
+    internal static Dictionary<string, string?> RelayConfig(string folder, int port, int connections) => new()
+    {
+        ["Delivery:PickupDirectory"] = Path.Combine(folder, "outbox"),
+        ["Smtp:Host"] = "127.0.0.1",
+        ["Smtp:Port"] = port.ToString(CultureInfo.InvariantCulture),
+        ["Smtp:MaxConnections"] = connections.ToString(CultureInfo.InvariantCulture),
+        ["Smtp:MessagesPerSecond"] = "0",
+    };
 
     internal static int FreePort()
     {
