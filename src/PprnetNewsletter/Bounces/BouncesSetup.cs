@@ -1,14 +1,12 @@
 using System.CommandLine;
-using Microsoft.Extensions.Options;
 using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Storage;
-using Quartz;
 
 namespace PprnetNewsletter.Bounces;
 
 public static class BouncesSetup
 {
-    /// <summary>VERP addresses, the bounce mailbox reader and its poll, the report store.</summary>
+    /// <summary>VERP addresses, the bounce mailbox reader, the report store (the service polls it: Scheduling).</summary>
     public static IHostApplicationBuilder AddBounces(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<BouncesOptions>(BouncesOptions.Section);
@@ -19,15 +17,6 @@ public static class BouncesSetup
         builder.Services.AddSingleton<BounceMailbox>();
         builder.Services.AddSingleton<WebhookKeys>();
         builder.Services.AddSingleton<MailgunTokens>();
-        builder.Services.AddQuartz(q =>
-        {
-            var poll = new JobKey("bounce-mailbox");
-            q.AddJob<BounceMailboxJob>(j => j.WithIdentity(poll));
-            q.AddTrigger((sp, t) => t.ForJob(poll).WithIdentity("bounce-mailbox").StartNow()
-                .WithSchedule(SimpleScheduleBuilder.Create()
-                    .WithInterval(sp.GetRequiredService<IOptions<BouncesOptions>>().Value.PollInterval)
-                    .RepeatForever()));
-        });
         return builder;
     }
 
@@ -60,31 +49,4 @@ public static class BouncesSetup
 
     static string BounceKindLabel(ReportKind kind) =>
         kind == ReportKind.Unrecognised ? "unrecognised" : IBounceStore.KindName(kind);
-}
-
-/// <summary>Every Bounces:PollInterval, one pass over the bounce mailbox (when one is configured).</summary>
-[DisallowConcurrentExecution]
-public sealed class BounceMailboxJob(BounceMailbox mailbox, ILogger<BounceMailboxJob> logger) : IJob
-{
-    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
-    {
-        if (!mailbox.Enabled)
-        {
-            return;
-        }
-        try
-        {
-            var counts = await mailbox.PollAsync(cancellationToken);
-            if (counts.Total > 0)
-            {
-                logger.LogInformation("Bounce mailbox: {Counts}, {Errors} error(s)",
-                    string.Join(", ", counts.ByKind.Where(c => c.Value > 0).Select(c => $"{c.Value} {c.Key}")), counts.Errors);
-            }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The mailbox may be down for a while: the next pass tries again, and the log says why this one failed.
-            logger.LogError(e, "Reading the bounce mailbox failed");
-        }
-    }
 }

@@ -108,12 +108,12 @@ public abstract class RelaySlotsBase : IRelaySlots
         var slots = (await connection.QueryAsync<SlotRecord>(new CommandDefinition(Slots, transaction: tx, cancellationToken: ct))).ToList();
         var waiters = (await connection.QueryAsync<WaiterRecord>(new CommandDefinition(Waiters, transaction: tx, cancellationToken: ct))).ToList();
         // A holder on this host whose process is gone (kill -9) frees its slots at once, not after its lease.
-        foreach (var dead in slots.Where(s => s.Holder is not null && s.Host == Environment.MachineName && s.Pid is { } pid && ProcessGone(pid)))
+        foreach (var dead in slots.Where(s => s.Holder is not null && s.Host == Environment.MachineName && s.Pid is { } pid && LocalProcess.Gone(pid)))
         {
             await Execute(Release, new { owner = dead.Holder, slot = dead.Slot });
             dead.Holder = null;
         }
-        foreach (var dead in waiters.Where(w => w.Host == Environment.MachineName && w.Pid is { } pid && ProcessGone(pid)).ToList())
+        foreach (var dead in waiters.Where(w => w.Host == Environment.MachineName && w.Pid is { } pid && LocalProcess.Gone(pid)).ToList())
         {
             await Execute(StopWaiting, new { owner = dead.Owner });
             waiters.Remove(dead);
@@ -162,19 +162,6 @@ public abstract class RelaySlotsBase : IRelaySlots
         return new RelayAllotment(slots.Count, (int)slots[0].MessagesPerSecond,
             [.. slots.Select(s => new RelaySlotRow((int)s.Slot, s.Holder, s.HeldSince))],
             [.. waiters.Select(w => new RelayWaiter(w.Owner, w.Since, Holds(w.Owner)))]);
-    }
-
-    static bool ProcessGone(long pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById((int)pid);
-            return process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return true; // no such process
-        }
     }
 
     public async Task ReleaseAsync(long owner, IReadOnlyCollection<int> slots, CancellationToken ct)

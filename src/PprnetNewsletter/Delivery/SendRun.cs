@@ -226,19 +226,7 @@ sealed class SendRun
         {
             return true;
         }
-        if (holder.Host != Environment.MachineName)
-        {
-            return false;
-        }
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById((int)holder.Pid);
-            return process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return true; // no such process
-        }
+        return holder.Host == Environment.MachineName && LocalProcess.Gone(holder.Pid);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using PprnetNewsletter.Bounces;
 using PprnetNewsletter.Delivery;
 using Quartz;
 
@@ -72,4 +73,31 @@ public sealed class DeliveryRetryJob(DeliveryWorker worker) : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
         await worker.ResumeDueAsync(cancellationToken);
+}
+
+/// <summary>Every Bounces:PollInterval, one pass over the bounce mailbox (when one is configured).</summary>
+[DisallowConcurrentExecution]
+public sealed class BounceMailboxJob(BounceMailbox mailbox, ILogger<BounceMailboxJob> logger) : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        if (!mailbox.Enabled)
+        {
+            return;
+        }
+        try
+        {
+            var counts = await mailbox.PollAsync(cancellationToken);
+            if (counts.Total > 0)
+            {
+                logger.LogInformation("Bounce mailbox: {Counts}, {Errors} error(s)",
+                    string.Join(", ", counts.ByKind.Where(c => c.Value > 0).Select(c => $"{c.Value} {c.Key}")), counts.Errors);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The mailbox may be down for a while: the next pass tries again, and the log says why this one failed.
+            logger.LogError(e, "Reading the bounce mailbox failed");
+        }
+    }
 }

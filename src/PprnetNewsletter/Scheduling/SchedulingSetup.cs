@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using PprnetNewsletter.Bounces;
 using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Storage;
@@ -18,7 +19,11 @@ public static class SchedulingSetup
     /// <summary>The prefix of the tables that PostgreSQL migration 0040 creates for Quartz.</summary>
     public const string TablePrefix = "qrtz_";
 
-    /// <summary>Quartz: the monthly edition and the periodic retry of deferred deliveries.</summary>
+    /// <summary>
+    /// Quartz: the monthly edition, the periodic retry of deferred deliveries and the bounce mailbox poll. The service's
+    /// alone: a one-off verb never starts the scheduler, and leaving Quartz out of its host keeps a send's process
+    /// smaller (docs/benchmarks.md).
+    /// </summary>
     public static IHostApplicationBuilder AddScheduling(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<ScheduleOptions>(ScheduleOptions.Section);
@@ -70,6 +75,13 @@ public static class SchedulingSetup
             q.AddTrigger((sp, t) => t.ForJob(retry).WithIdentity("delivery-retry").StartNow()
                 .WithSchedule(SimpleScheduleBuilder.Create()
                     .WithInterval(sp.GetRequiredService<IOptions<DeliveryOptions>>().Value.RetryPollInterval)
+                    .RepeatForever()));
+
+            var poll = new JobKey("bounce-mailbox");
+            q.AddJob<BounceMailboxJob>(j => j.WithIdentity(poll));
+            q.AddTrigger((sp, t) => t.ForJob(poll).WithIdentity("bounce-mailbox").StartNow()
+                .WithSchedule(SimpleScheduleBuilder.Create()
+                    .WithInterval(sp.GetRequiredService<IOptions<BouncesOptions>>().Value.PollInterval)
                     .RepeatForever()));
         });
         builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);

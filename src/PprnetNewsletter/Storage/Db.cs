@@ -31,6 +31,8 @@ public sealed class Db
 
     int BusyTimeoutMilliseconds { get; }
 
+    const int CacheKibibytes = 1024;
+
     /// <remarks>SQLite has no asynchronous I/O: this completes synchronously, as Microsoft.Data.Sqlite's own OpenAsync does.</remarks>
     public Task<SqliteConnection> OpenAsync(CancellationToken ct = default)
     {
@@ -50,8 +52,11 @@ public sealed class Db
             if (!_configured.TryGetValue(connection.Handle!, out _))
             {
                 // synchronous=NORMAL is durable across a process crash in WAL mode (only power loss can drop the last
-                // commits), and makes each commit several times cheaper than FULL.
-                connection.Execute($"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL;");
+                // commits), and makes each commit several times cheaper than FULL. The page cache is per connection and
+                // each pooled one kept SQLite's default 2 MB once a long send or a count over a million rows had filled
+                // it; the operating system caches the file anyway, so 1 MB each keeps a send's process small for the
+                // same speed (docs/benchmarks.md).
+                connection.Execute($"PRAGMA busy_timeout = {BusyTimeoutMilliseconds}; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CacheKibibytes};");
                 _configured.AddOrUpdate(connection.Handle!, Configured);
             }
             return connection;

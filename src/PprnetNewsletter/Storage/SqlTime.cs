@@ -34,15 +34,16 @@ public sealed class SqlTime : SqlMapper.TypeHandler<DateTimeOffset>
 
     public override void SetValue(IDbDataParameter parameter, DateTimeOffset value)
     {
-        if (parameter is Npgsql.NpgsqlParameter)
+        // Asked of SQLite's parameter, not Npgsql's: a send on SQLite then never loads Npgsql (~1 MB resident).
+        if (parameter is Microsoft.Data.Sqlite.SqliteParameter)
         {
-            // Npgsql writes a DateTimeOffset with offset zero as timestamptz.
-            parameter.DbType = DbType.DateTimeOffset;
-            parameter.Value = value.ToUniversalTime();
+            parameter.DbType = DbType.String;
+            parameter.Value = ToText(value);
             return;
         }
-        parameter.DbType = DbType.String;
-        parameter.Value = ToText(value);
+        // Npgsql writes a DateTimeOffset with offset zero as timestamptz.
+        parameter.DbType = DbType.DateTimeOffset;
+        parameter.Value = value.ToUniversalTime();
     }
 
     public override DateTimeOffset Parse(object value) => value switch

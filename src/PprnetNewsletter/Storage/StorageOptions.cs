@@ -48,21 +48,27 @@ public sealed class StorageOptions : IValidatableObject
                 [nameof(ConnectionString)]);
             yield break;
         }
-        string? problem = null;
-        try
-        {
-            _ = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
-        }
-        catch (ArgumentException e)
-        {
-            problem = e.Message;
-        }
-        if (problem is not null)
+        if (ConnectionStringProblem(ConnectionString) is { } problem)
         {
             yield return new ValidationResult(
                 $"Storage:ConnectionString is not a valid PostgreSQL connection string ({problem}); " +
                 "write it as Key=Value pairs separated by semicolons, e.g. Host=localhost;Database=pprnet;Username=pprnet",
                 [nameof(ConnectionString)]);
+        }
+    }
+
+    // A method of its own: the iterator above runs for SQLite too, and compiling it would load Npgsql.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static string? ConnectionStringProblem(string connectionString)
+    {
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
         }
     }
 }
