@@ -48,6 +48,9 @@ public sealed class ScheduledEditions(
 [DisallowConcurrentExecution]
 public sealed class MonthlyEditionJob(ScheduledEditions schedule, ILogger<MonthlyEditionJob> logger) : IJob
 {
+    /// <summary>The job's name, and its monthly trigger's.</summary>
+    public const string Name = "monthly-edition";
+
     /// <summary>The trigger of the one-off run at start-up, beside the monthly one.</summary>
     public const string CatchUpTrigger = "monthly-edition-catch-up";
 
@@ -71,6 +74,12 @@ public sealed class MonthlyEditionJob(ScheduledEditions schedule, ILogger<Monthl
 [DisallowConcurrentExecution]
 public sealed class DeliveryRetryJob(DeliveryWorker worker) : IJob
 {
+    /// <summary>The job's name, and its trigger's.</summary>
+    public const string Name = "delivery-retry";
+
+    public static TimeSpan Interval(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<DeliveryOptions>>().Value.RetryPollInterval;
+
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
         await worker.ResumeDueAsync(cancellationToken);
 }
@@ -79,6 +88,12 @@ public sealed class DeliveryRetryJob(DeliveryWorker worker) : IJob
 [DisallowConcurrentExecution]
 public sealed class BounceMailboxJob(BounceMailbox mailbox, ILogger<BounceMailboxJob> logger) : IJob
 {
+    /// <summary>The job's name, and its trigger's.</summary>
+    public const string Name = "bounce-mailbox";
+
+    public static TimeSpan Interval(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<BouncesOptions>>().Value.PollInterval;
+
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         if (!mailbox.Enabled)

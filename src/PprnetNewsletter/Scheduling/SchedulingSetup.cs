@@ -55,36 +55,38 @@ public static class SchedulingSetup
                     });
                     store.ConfigureStore(o => o.TablePrefix = TablePrefix);
                 });
-                // Every instance stores the jobs and triggers it is configured with at start, replacing those stored:
-                // Schedule:Cron is the truth, so a changed cron takes effect, and two instances starting at once both
-                // succeed (the store serialises the two writes under its lock) instead of one failing on a duplicate.
-                q.ConfigureOptions<QuartzOptions>(o => o.Scheduling.OverwriteExistingData = true);
+                // A stored job or trigger is kept, never replaced by an instance that starts: replaced with a start time
+                // taken before another instance fired it, a trigger fired that time again. StoredSchedules replaces one
+                // whose schedule the configuration has changed, from now on.
+                q.ConfigureOptions<QuartzOptions>(o => o.Scheduling.IgnoreDuplicates = true);
             }
 
-            var monthly = new JobKey("monthly-edition");
+            var monthly = new JobKey(MonthlyEditionJob.Name);
             q.AddJob<MonthlyEditionJob>(j => j.WithIdentity(monthly));
-            q.AddTrigger((sp, t) => t.ForJob(monthly).WithIdentity("monthly-edition")
+            q.AddTrigger((sp, t) => t.ForJob(monthly).WithIdentity(MonthlyEditionJob.Name)
                 .WithSchedule(CronScheduleBuilder.Create(EditionSchedule.CronOf(sp.GetRequiredService<IOptions<ScheduleOptions>>().Value))));
             // A trigger time that passed while the service was down is not fired later (the in-memory store forgets
             // it; on PostgreSQL each start replaces the trigger): this one-off run at start-up sends that edition
             // instead (the decision makes it once, never twice).
             q.AddTrigger(t => t.ForJob(monthly).WithIdentity(MonthlyEditionJob.CatchUpTrigger).StartNow());
 
-            var retry = new JobKey("delivery-retry");
-            q.AddJob<DeliveryRetryJob>(j => j.WithIdentity(retry));
-            q.AddTrigger((sp, t) => t.ForJob(retry).WithIdentity("delivery-retry").StartNow()
-                .WithSchedule(SimpleScheduleBuilder.Create()
-                    .WithInterval(sp.GetRequiredService<IOptions<DeliveryOptions>>().Value.RetryPollInterval)
-                    .RepeatForever()));
-
-            var poll = new JobKey("bounce-mailbox");
-            q.AddJob<BounceMailboxJob>(j => j.WithIdentity(poll));
-            q.AddTrigger((sp, t) => t.ForJob(poll).WithIdentity("bounce-mailbox").StartNow()
-                .WithSchedule(SimpleScheduleBuilder.Create()
-                    .WithInterval(sp.GetRequiredService<IOptions<BouncesOptions>>().Value.PollInterval)
-                    .RepeatForever()));
+            AddRepeating<DeliveryRetryJob>(q, DeliveryRetryJob.Name, DeliveryRetryJob.Interval);
+            AddRepeating<BounceMailboxJob>(q, BounceMailboxJob.Name, BounceMailboxJob.Interval);
         });
         builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        if (postgres is not null)
+        {
+            builder.Services.AddHostedService<StoredSchedules>();   // after Quartz's: the scheduler has stored its triggers
+        }
         return builder;
+    }
+
+    /// <summary>A job run at start-up, then every <paramref name="interval"/> (read from its options).</summary>
+    static void AddRepeating<TJob>(IQuartzBuilder q, string name, Func<IServiceProvider, TimeSpan> interval) where TJob : IJob
+    {
+        var job = new JobKey(name);
+        q.AddJob<TJob>(j => j.WithIdentity(job));
+        q.AddTrigger((sp, t) => t.ForJob(job).WithIdentity(name).StartNow()
+            .WithSchedule(SimpleScheduleBuilder.Create().WithInterval(interval(sp)).RepeatForever()));
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using PprnetNewsletter.Scheduling;
 using PprnetNewsletter.Storage.Postgres;
 using PprnetNewsletter.Tests.Support;
+using Quartz;
 
 namespace PprnetNewsletter.Tests.Scheduling;
 
@@ -64,6 +65,49 @@ public sealed partial class ClusteredScheduleTests
             }
         }
     }
+
+    [Fact]
+    public async Task A_restart_keeps_the_stored_triggers_and_takes_a_changed_schedule_from_then_on()
+    {
+        var config = await PostgresServer.ConfigAsync(new Dictionary<string, string?>
+        {
+            ["Schedule:Cron"] = "0 0 9 1 * ?",
+            ["Schedule:TimeZone"] = "America/Toronto",
+            ["Delivery:RetryPollInterval"] = "01:00:00",
+        });
+        DateTimeOffset storedStart;
+        await using (var before = await TestApp.CreateAsync(config, serve: true))
+        {
+            await before.App.StartAsync();
+            storedStart = (await MonthlyAsync(before)).StartTimeUtc;
+            await before.App.StopAsync();
+        }
+
+        // The same configuration: the stored monthly trigger is kept as it was, not stored again.
+        await using (var same = await TestApp.CreateAsync(config, serve: true))
+        {
+            await same.App.StartAsync();
+            Assert.Equal(storedStart, (await MonthlyAsync(same)).StartTimeUtc);
+            await same.App.StopAsync();
+        }
+
+        // A changed cron, zone and interval take effect, from the restart on.
+        config["Schedule:Cron"] = "0 30 10 15 * ?";
+        config["Schedule:TimeZone"] = "UTC";
+        config["Delivery:RetryPollInterval"] = "00:02:00";
+        var restarted = DateTimeOffset.UtcNow;
+        await using var after = await TestApp.CreateAsync(config, serve: true);
+        await after.App.StartAsync();
+        var cron = await MonthlyAsync(after);
+        Assert.Equal(("0 30 10 15 * ?", "UTC"), (cron.CronExpressionString, cron.TimeZone.Id));
+        Assert.True(cron.StartTimeUtc >= restarted.AddSeconds(-1));
+        var retry = (ISimpleTrigger)(await (await after.Get<ISchedulerFactory>().GetScheduler()).GetTrigger(new TriggerKey(DeliveryRetryJob.Name)))!;
+        Assert.Equal(TimeSpan.FromMinutes(2), retry.RepeatInterval);
+        await after.App.StopAsync();
+    }
+
+    static async Task<ICronTrigger> MonthlyAsync(TestApp app) =>
+        (ICronTrigger)(await (await app.Get<ISchedulerFactory>().GetScheduler()).GetTrigger(new TriggerKey(MonthlyEditionJob.Name)))!;
 
     static LogLines Listen(TestApp app)
     {
