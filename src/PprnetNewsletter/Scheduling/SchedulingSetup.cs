@@ -65,9 +65,9 @@ public static class SchedulingSetup
             q.AddJob<MonthlyEditionJob>(j => j.WithIdentity(monthly));
             q.AddTrigger((sp, t) => t.ForJob(monthly).WithIdentity(MonthlyEditionJob.Name)
                 .WithSchedule(CronScheduleBuilder.Create(EditionSchedule.CronOf(sp.GetRequiredService<IOptions<ScheduleOptions>>().Value))));
-            // A trigger time that passed while the service was down is not fired later (the in-memory store forgets
-            // it; on PostgreSQL each start replaces the trigger): this one-off run at start-up sends that edition
-            // instead (the decision makes it once, never twice).
+            // A trigger time that passed while the service was down is not counted on (the in-memory store forgets
+            // it; a trigger kept in PostgreSQL fires it late or not, by its misfire rule): this one-off run at start-up
+            // sends that edition instead (the decision makes it once, never twice).
             q.AddTrigger(t => t.ForJob(monthly).WithIdentity(MonthlyEditionJob.CatchUpTrigger).StartNow());
 
             AddRepeating<DeliveryRetryJob>(q, DeliveryRetryJob.Name, DeliveryRetryJob.Interval);

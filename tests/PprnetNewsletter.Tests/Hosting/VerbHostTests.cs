@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using PprnetNewsletter.Scheduling;
 using PprnetNewsletter.Tests.Support;
 using Quartz;
 
@@ -19,7 +20,7 @@ public class VerbHostTests
 
         await using var test = await TestApp.StartWebAsync();
         var scheduler = await test.Get<ISchedulerFactory>().GetScheduler();
-        foreach (var job in new[] { "monthly-edition", "delivery-retry", "bounce-mailbox" })
+        foreach (var job in new[] { MonthlyEditionJob.Name, DeliveryRetryJob.Name, BounceMailboxJob.Name })
         {
             Assert.NotNull(await scheduler.GetJobDetail(new JobKey(job)));
         }
