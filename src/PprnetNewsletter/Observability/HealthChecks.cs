@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using PprnetNewsletter.Delivery;
+using PprnetNewsletter.Scheduling;
 using PprnetNewsletter.Storage;
 using Quartz;
 
@@ -41,7 +42,7 @@ public sealed class SchedulerCheck(ISchedulerFactory schedulers) : IHealthCheck
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
         var scheduler = await schedulers.GetScheduler(ct);
-        var trigger = await scheduler.GetTrigger(new TriggerKey("monthly-edition"), ct);
+        var trigger = await scheduler.GetTrigger(new TriggerKey(MonthlyEditionJob.Name), ct);
         if (scheduler.Status != SchedulerStatus.Running || trigger?.NextFireTimeUtc is not { } next)
         {
             return HealthCheckResult.Degraded("the monthly schedule is not running");

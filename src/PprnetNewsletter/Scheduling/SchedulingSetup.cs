@@ -1,7 +1,4 @@
-using Microsoft.Extensions.Options;
 using Npgsql;
-using PprnetNewsletter.Bounces;
-using PprnetNewsletter.Delivery;
 using PprnetNewsletter.Hosting;
 using PprnetNewsletter.Storage;
 using Quartz;
@@ -55,38 +52,12 @@ public static class SchedulingSetup
                     });
                     store.ConfigureStore(o => o.TablePrefix = TablePrefix);
                 });
-                // A stored job or trigger is kept, never replaced by an instance that starts: replaced with a start time
-                // taken before another instance fired it, a trigger fired that time again. StoredSchedules replaces one
-                // whose schedule the configuration has changed, from now on.
-                q.ConfigureOptions<QuartzOptions>(o => o.Scheduling.IgnoreDuplicates = true);
             }
-
-            var monthly = new JobKey(MonthlyEditionJob.Name);
-            q.AddJob<MonthlyEditionJob>(j => j.WithIdentity(monthly));
-            q.AddTrigger((sp, t) => t.ForJob(monthly).WithIdentity(MonthlyEditionJob.Name)
-                .WithSchedule(CronScheduleBuilder.Create(EditionSchedule.CronOf(sp.GetRequiredService<IOptions<ScheduleOptions>>().Value))));
-            // A trigger time that passed while the service was down is not counted on (the in-memory store forgets
-            // it; a trigger kept in PostgreSQL fires it late or not, by its misfire rule): this one-off run at start-up
-            // sends that edition instead (the decision makes it once, never twice).
-            q.AddTrigger(t => t.ForJob(monthly).WithIdentity(MonthlyEditionJob.CatchUpTrigger).StartNow());
-
-            AddRepeating<DeliveryRetryJob>(q, DeliveryRetryJob.Name, DeliveryRetryJob.Interval);
-            AddRepeating<BounceMailboxJob>(q, BounceMailboxJob.Name, BounceMailboxJob.Interval);
         });
+        builder.AddStore<IScheduleLock, InMemoryScheduleLock, PgScheduleLock>();
+        // In this order: the schedule is stored before the scheduler starts to run it.
+        builder.Services.AddHostedService<StoredSchedules>();
         builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
-        if (postgres is not null)
-        {
-            builder.Services.AddHostedService<StoredSchedules>();   // after Quartz's: the scheduler has stored its triggers
-        }
         return builder;
-    }
-
-    /// <summary>A job run at start-up, then every <paramref name="interval"/> (read from its options).</summary>
-    static void AddRepeating<TJob>(IQuartzBuilder q, string name, Func<IServiceProvider, TimeSpan> interval) where TJob : IJob
-    {
-        var job = new JobKey(name);
-        q.AddJob<TJob>(j => j.WithIdentity(job));
-        q.AddTrigger((sp, t) => t.ForJob(job).WithIdentity(name).StartNow()
-            .WithSchedule(SimpleScheduleBuilder.Create().WithInterval(interval(sp)).RepeatForever()));
     }
 }

@@ -4,42 +4,72 @@ using Quartz;
 namespace PprnetNewsletter.Scheduling;
 
 /// <summary>
-/// With the clustered store (PostgreSQL), a trigger another instance stored is kept as it is, so that two instances
-/// starting together never fire one time twice. This brings a kept trigger up to date when the configuration has changed
-/// since it was stored (Schedule:Cron, Schedule:TimeZone, Delivery:RetryPollInterval, Bounces:PollInterval): the new
-/// schedule takes over from now, and no time already past fires again.
+/// Writes the schedule into Quartz's store as the service starts, before the scheduler runs: the monthly edition, its
+/// one-off catch-up, the retry of deferred deliveries and the bounce mailbox poll.
+/// <para>
+/// With PostgreSQL the store is shared by every instance, and what another instance stored is kept as it is: a trigger
+/// replaced while another instance had claimed its next time would fire that time twice. Instances therefore store
+/// one at a time (<see cref="IScheduleLock"/>); two storing at once would both find a trigger missing, and the later
+/// one would replace it. A stored trigger is replaced only when the configuration changed since (Schedule:Cron,
+/// Schedule:TimeZone, Delivery:RetryPollInterval, Bounces:PollInterval), and then runs the new schedule from now on.
+/// </para>
 /// </summary>
-sealed class StoredSchedules(ISchedulerFactory schedulers, IServiceProvider services, IOptions<ScheduleOptions> schedule,
-    ILogger<StoredSchedules> logger) : IHostedService
+sealed class StoredSchedules(ISchedulerFactory schedulers, IScheduleLock storeLock, IServiceProvider services,
+    IOptions<ScheduleOptions> schedule, ILogger<StoredSchedules> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var scheduler = await schedulers.GetScheduler(cancellationToken);
+        await using var held = await storeLock.HoldAsync(cancellationToken);
+
         var cron = EditionSchedule.CronOf(schedule.Value);
-        if (await scheduler.GetTrigger(new TriggerKey(MonthlyEditionJob.Name), cancellationToken) is ICronTrigger monthly
-            && (monthly.CronExpressionString != cron.CronExpressionString || monthly.TimeZone.Id != cron.TimeZone.Id))
+        await KeepAsync<MonthlyEditionJob>(scheduler, MonthlyEditionJob.Name, CronScheduleBuilder.Create(cron),
+            stored => stored is ICronTrigger c && c.CronExpressionString == cron.CronExpressionString && c.TimeZone.Id == cron.TimeZone.Id,
+            $"{cron.CronExpressionString} ({cron.TimeZone.Id})", cancellationToken);
+        // A trigger time that passed while the service was down is not counted on (the in-memory store forgets it; a
+        // trigger kept in PostgreSQL fires it late or not, by its misfire rule): this one-off run sends that edition
+        // instead, and the decision makes it once, never twice. One still waiting (another instance's) is enough.
+        var catchUp = new TriggerKey(MonthlyEditionJob.CatchUpTrigger);
+        if (!await scheduler.Exists(catchUp, cancellationToken))
         {
-            await ReplaceAsync(scheduler, monthly, CronScheduleBuilder.Create(cron), $"{cron.CronExpressionString} ({cron.TimeZone.Id})", cancellationToken);
+            await scheduler.ScheduleJob(TriggerBuilder.Create().WithIdentity(catchUp).ForJob(MonthlyEditionJob.Name).StartNow().Build(),
+                cancellationToken: cancellationToken);
         }
-        foreach (var (name, interval) in new[]
-        {
-            (DeliveryRetryJob.Name, DeliveryRetryJob.Interval(services)),
-            (BounceMailboxJob.Name, BounceMailboxJob.Interval(services)),
-        })
-        {
-            if (await scheduler.GetTrigger(new TriggerKey(name), cancellationToken) is ISimpleTrigger stored && stored.RepeatInterval != interval)
-            {
-                await ReplaceAsync(scheduler, stored, SimpleScheduleBuilder.Create().WithInterval(interval).RepeatForever(), $"every {interval}",
-                    cancellationToken);
-            }
-        }
+
+        await KeepRepeatingAsync<DeliveryRetryJob>(scheduler, DeliveryRetryJob.Name, DeliveryRetryJob.Interval(services), cancellationToken);
+        await KeepRepeatingAsync<BounceMailboxJob>(scheduler, BounceMailboxJob.Name, BounceMailboxJob.Interval(services), cancellationToken);
     }
 
-    async Task ReplaceAsync(IScheduler scheduler, ITrigger stored, IScheduleBuilder with, string what, CancellationToken ct)
+    /// <summary>A job run at once, then every <paramref name="interval"/>.</summary>
+    Task KeepRepeatingAsync<TJob>(IScheduler scheduler, string name, TimeSpan interval, CancellationToken ct) where TJob : IJob =>
+        KeepAsync<TJob>(scheduler, name, SimpleScheduleBuilder.Create().WithInterval(interval).RepeatForever(),
+            stored => stored is ISimpleTrigger s && s.RepeatInterval == interval, $"every {interval}", ct);
+
+    /// <summary>
+    /// Stores the job <paramref name="name"/> and its trigger of the same name on <paramref name="schedule"/>, unless
+    /// they are stored already: a stored trigger is kept while <paramref name="isCurrent"/> holds, else replaced.
+    /// </summary>
+    async Task KeepAsync<TJob>(IScheduler scheduler, string name, IScheduleBuilder schedule, Func<ITrigger, bool> isCurrent,
+        string described, CancellationToken ct) where TJob : IJob
     {
-        var replacement = TriggerBuilder.Create().WithIdentity(stored.Key).ForJob(stored.JobKey).WithSchedule(with).StartNow().Build();
-        await scheduler.RescheduleJob(stored.Key, replacement, ct);
-        logger.LogInformation("The stored trigger {Trigger} now runs {Schedule}, as configured", stored.Key.Name, what);
+        var job = new JobKey(name);
+        if (!await scheduler.Exists(job, ct))
+        {
+            // Durable: the job stays stored while its trigger is replaced.
+            await scheduler.AddJob(JobBuilder.Create<TJob>().WithIdentity(job).StoreDurably().Build(), cancellationToken: ct);
+        }
+        var key = new TriggerKey(name);
+        var trigger = TriggerBuilder.Create().WithIdentity(key).ForJob(job).WithSchedule(schedule).StartNow().Build();
+        switch (await scheduler.GetTrigger(key, ct))
+        {
+            case null:
+                await scheduler.ScheduleJob(trigger, cancellationToken: ct);
+                break;
+            case { } stored when !isCurrent(stored):
+                await scheduler.RescheduleJob(key, trigger, ct);
+                logger.LogInformation("The stored trigger {Trigger} now runs {Schedule}, as configured", name, described);
+                break;
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -67,6 +67,36 @@ public sealed partial class ClusteredScheduleTests
     }
 
     [Fact]
+    public async Task Instances_store_the_schedule_one_at_a_time()
+    {
+        // Two instances storing at once both found the monthly trigger missing, and the later one replaced it, at
+        // times after the other had claimed the trigger's next time: that time fired on both.
+        var config = await PostgresServer.ConfigAsync(new Dictionary<string, string?> { ["Delivery:RetryPollInterval"] = "01:00:00" });
+        await using var other = await TestApp.CreateAsync(config, serve: true);
+        await using var starting = await TestApp.CreateAsync(config, serve: true);
+        await using var connection = await other.Get<PgDb>().OpenAsync();
+        const string Stored = "SELECT count(*) FROM qrtz_triggers WHERE trigger_name IN ('monthly-edition', 'delivery-retry', 'bounce-mailbox')";
+
+        var held = await other.Get<IScheduleLock>().HoldAsync(CancellationToken.None);
+        var start = starting.App.StartAsync();
+        // The starting instance comes to wait for the lock (after its other start-up work), having stored nothing.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == 0)
+        {
+            Assert.False(start.IsCompleted, "the instance started without waiting while another was storing the schedule");
+            Assert.True(DateTime.UtcNow < deadline, "the starting instance did not come to wait for the schedule's lock within 60 s");
+            await Task.Delay(100);
+        }
+        Assert.Equal(0, await connection.ExecuteScalarAsync<int>(Stored));
+        Assert.False(start.IsCompleted);
+
+        await held.DisposeAsync();
+        await start.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(3, await connection.ExecuteScalarAsync<int>(Stored));
+        await starting.App.StopAsync();
+    }
+
+    [Fact]
     public async Task A_restart_keeps_the_stored_triggers_and_takes_a_changed_schedule_from_then_on()
     {
         var config = await PostgresServer.ConfigAsync(new Dictionary<string, string?>
