@@ -77,9 +77,6 @@ public sealed class DeliveryRetryJob(DeliveryWorker worker) : IJob
     /// <summary>The job's name, and its trigger's.</summary>
     public const string Name = "delivery-retry";
 
-    public static TimeSpan Interval(IServiceProvider services) =>
-        services.GetRequiredService<IOptions<DeliveryOptions>>().Value.RetryPollInterval;
-
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) =>
         await worker.ResumeDueAsync(cancellationToken);
 }
@@ -90,9 +87,6 @@ public sealed class BounceMailboxJob(BounceMailbox mailbox, ILogger<BounceMailbo
 {
     /// <summary>The job's name, and its trigger's.</summary>
     public const string Name = "bounce-mailbox";
-
-    public static TimeSpan Interval(IServiceProvider services) =>
-        services.GetRequiredService<IOptions<BouncesOptions>>().Value.PollInterval;
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {

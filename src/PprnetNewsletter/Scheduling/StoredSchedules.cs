@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Options;
+using PprnetNewsletter.Bounces;
+using PprnetNewsletter.Delivery;
 using Quartz;
 
 namespace PprnetNewsletter.Scheduling;
@@ -14,8 +16,8 @@ namespace PprnetNewsletter.Scheduling;
 /// Schedule:TimeZone, Delivery:RetryPollInterval, Bounces:PollInterval), and then runs the new schedule from now on.
 /// </para>
 /// </summary>
-sealed class StoredSchedules(ISchedulerFactory schedulers, IScheduleLock storeLock, IServiceProvider services,
-    IOptions<ScheduleOptions> schedule, ILogger<StoredSchedules> logger) : IHostedService
+sealed class StoredSchedules(ISchedulerFactory schedulers, IScheduleLock storeLock, IOptions<ScheduleOptions> schedule,
+    IOptions<DeliveryOptions> delivery, IOptions<BouncesOptions> bounces, ILogger<StoredSchedules> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -36,8 +38,8 @@ sealed class StoredSchedules(ISchedulerFactory schedulers, IScheduleLock storeLo
                 cancellationToken: cancellationToken);
         }
 
-        await KeepRepeatingAsync<DeliveryRetryJob>(scheduler, DeliveryRetryJob.Name, DeliveryRetryJob.Interval(services), cancellationToken);
-        await KeepRepeatingAsync<BounceMailboxJob>(scheduler, BounceMailboxJob.Name, BounceMailboxJob.Interval(services), cancellationToken);
+        await KeepRepeatingAsync<DeliveryRetryJob>(scheduler, DeliveryRetryJob.Name, delivery.Value.RetryPollInterval, cancellationToken);
+        await KeepRepeatingAsync<BounceMailboxJob>(scheduler, BounceMailboxJob.Name, bounces.Value.PollInterval, cancellationToken);
     }
 
     /// <summary>A job run at once, then every <paramref name="interval"/>.</summary>

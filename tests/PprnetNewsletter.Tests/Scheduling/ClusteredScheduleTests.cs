@@ -75,24 +75,28 @@ public sealed partial class ClusteredScheduleTests
         await using var other = await TestApp.CreateAsync(config, serve: true);
         await using var starting = await TestApp.CreateAsync(config, serve: true);
         await using var connection = await other.Get<PgDb>().OpenAsync();
-        const string Stored = "SELECT count(*) FROM qrtz_triggers WHERE trigger_name IN ('monthly-edition', 'delivery-retry', 'bounce-mailbox')";
+        const string Stored = "SELECT count(*) FROM qrtz_triggers WHERE trigger_name = ANY(@Names)";
+        var names = new { Names = new[] { MonthlyEditionJob.Name, DeliveryRetryJob.Name, BounceMailboxJob.Name } };
+        // Advisory locks are per database, and other tests share the PostgreSQL server: only this database's count.
+        const string Waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted " +
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
 
         var held = await other.Get<IScheduleLock>().HoldAsync(CancellationToken.None);
         var start = starting.App.StartAsync();
         // The starting instance comes to wait for the lock (after its other start-up work), having stored nothing.
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == 0)
+        while (await connection.ExecuteScalarAsync<int>(Waiting) == 0)
         {
             Assert.False(start.IsCompleted, "the instance started without waiting while another was storing the schedule");
             Assert.True(DateTime.UtcNow < deadline, "the starting instance did not come to wait for the schedule's lock within 60 s");
             await Task.Delay(100);
         }
-        Assert.Equal(0, await connection.ExecuteScalarAsync<int>(Stored));
+        Assert.Equal(0, await connection.ExecuteScalarAsync<int>(Stored, names));
         Assert.False(start.IsCompleted);
 
         await held.DisposeAsync();
         await start.WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.Equal(3, await connection.ExecuteScalarAsync<int>(Stored));
+        Assert.Equal(3, await connection.ExecuteScalarAsync<int>(Stored, names));
         await starting.App.StopAsync();
     }
 
