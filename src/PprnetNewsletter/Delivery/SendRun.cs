@@ -62,9 +62,10 @@ sealed class SendRun
     /// <summary>
     /// Rows in work or not yet committed, per connection: the most a crash can send twice. One is on the wire; the
     /// others cover the outcomes gathering for the next commit (<see cref="CommitGathering"/>, about two messages'
-    /// worth at full speed) and a commit slowed by a checkpoint (~10 ms). Commits that keep up never hold a connection
-    /// back; a writer that falls behind (a slow disk, another process holding the database) holds the sending back
-    /// instead of piling up sends that a crash would repeat.
+    /// worth at full speed) and a slow commit. Commits that keep up never hold a connection back (with SQLite, the
+    /// store copies its log into the database behind the writer, so that no commit waits for that); a writer that
+    /// falls behind (a slow disk, another process holding the database) holds the sending back instead of piling up
+    /// sends that a crash would repeat.
     /// </summary>
     internal const int UnsettledPerConnection = 8;
 

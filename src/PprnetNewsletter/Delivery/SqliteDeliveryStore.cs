@@ -196,17 +196,21 @@ public sealed class SqliteDeliveryStore(Db db) : DeliveryStoreBase, IDeliverySto
     /// <summary>
     /// Opens the writer a send commits its outcomes through. It keeps one connection and its two statements,
     /// prepared once, for the whole run: a send commits hundreds of small groups a second, and opening a pooled
-    /// connection and parsing the statements again for each cost more than the rows themselves.
+    /// connection and parsing the statements again for each cost more than the rows themselves. A second connection
+    /// copies the log into the database behind it (<see cref="WalCheckpointer"/>), so that its commits stay short.
     /// </summary>
     public IOutcomeWriter OpenOutcomeWriter()
     {
         var connection = db.Open();
+        WalCheckpointer? checkpointer = null;
         try
         {
-            return new OutcomeWriter(connection);
+            checkpointer = new WalCheckpointer(db);
+            return new OutcomeWriter(connection, checkpointer);
         }
         catch
         {
+            checkpointer?.Dispose();
             connection.Dispose();
             throw;
         }
@@ -225,10 +229,12 @@ public sealed class SqliteDeliveryStore(Db db) : DeliveryStoreBase, IDeliverySto
         readonly RawStatement _rollback;
         readonly Statement _update;
         readonly Statement _insert;
+        readonly WalCheckpointer _checkpointer;
 
-        internal OutcomeWriter(SqliteConnection connection)
+        internal OutcomeWriter(SqliteConnection connection, WalCheckpointer checkpointer)
         {
             _connection = connection;
+            _checkpointer = checkpointer;
             // IMMEDIATE: the write lock is taken (or waited for, up to the busy time-out) before the first row.
             _begin = new RawStatement(connection, "BEGIN IMMEDIATE");
             _commit = new RawStatement(connection, "COMMIT");
@@ -256,6 +262,7 @@ public sealed class SqliteDeliveryStore(Db db) : DeliveryStoreBase, IDeliverySto
                     _insert.Run(o);
                 }
                 _commit.Execute();
+                _checkpointer.Committed();
             }
             catch when (!_connection.Handle!.IsInvalid && raw.sqlite3_get_autocommit(_connection.Handle) == 0)
             {
@@ -267,6 +274,7 @@ public sealed class SqliteDeliveryStore(Db db) : DeliveryStoreBase, IDeliverySto
 
         public void Dispose()
         {
+            _checkpointer.Dispose();
             foreach (var statement in new IDisposable[] { _begin, _commit, _rollback, _update, _insert })
             {
                 statement.Dispose();

@@ -122,6 +122,36 @@ public class PickupAndLedgerTests
     }
 
     [Fact]
+    public async Task The_outcome_writers_commits_reach_the_database_file_behind_it_not_only_its_log()
+    {
+        await using var test = await TestApp.CreateAsync();
+        var (ledger, edition, now) = await StartWithSubscribersAsync(test, 1);
+        var row = Assert.Single(await ledger.ClaimAsync(edition, owner: 1, 10, now, now.AddMinutes(5)));
+        var messageId = $"{Guid.NewGuid():N}@example.org";
+
+        using var writer = ledger.OpenOutcomeWriter();
+        writer.Record([new DeliveryOutcome(row.DeliveryId, 0, DeliveryState.Sent, now, Reply: "250 2.0.0 Ok", MessageId: messageId)]);
+
+        // Left to SQLite, one small commit stays in the write-ahead log (copied once the log holds 1,000 pages, or when
+        // the last connection closes) and the commit that crosses that line pays for the copy. The writer's own
+        // checkpoint connection copies it within moments, while the writer and the app's connections stay open.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!FileContains(test.DatabasePath, messageId))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The outcome is still only in the write-ahead log after 10 s.");
+            await Task.Delay(20);
+        }
+    }
+
+    static bool FileContains(string path, string text)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        file.CopyTo(copy);
+        return copy.GetBuffer().AsSpan(0, (int)copy.Length).IndexOf(System.Text.Encoding.UTF8.GetBytes(text)) >= 0;
+    }
+
+    [Fact]
     public async Task Sending_a_month_without_an_edition_or_summaries_is_bad_input_that_says_what_to_do()
     {
         await using var test = await TestApp.CreateAsync();
