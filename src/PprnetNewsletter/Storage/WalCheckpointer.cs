@@ -11,7 +11,9 @@ namespace PprnetNewsletter.Storage;
 /// syncs the log and the database file: ~7 ms here, tens of milliseconds on a slower disk. A send's outcome writer
 /// was held that long several times a second, and once the writer is behind, the connections wait for their
 /// unsettled slots. SQLite lets any connection run the copy while others commit (a passive checkpoint waits for
-/// nobody), so this one does, a little after each commit, and the commits rarely find anything left to copy.</para>
+/// nobody), so this one does, a little after each commit; a commit that still reaches SQLite's threshold finds
+/// little left to copy (in a 100,000 send the commits' time in checkpoints fell from ~0.6 s to ~0.25 s, and the
+/// connections' waits for unsettled slots from ~1.3 s to ~0.15 s).</para>
 /// <para>SQLite's own checkpoint stays on as the backstop: a pass that fails or falls behind leaves the pages in the
 /// log, where the next pass or the committing connection copies them.</para>
 /// </remarks>
