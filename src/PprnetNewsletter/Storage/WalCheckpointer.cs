@@ -23,7 +23,7 @@ sealed class WalCheckpointer : IDisposable
     /// At most one pass per this long: the commits in between are copied together (one sync for all of them, and
     /// the pages they share copied once).
     /// </summary>
-    internal static readonly TimeSpan Spacing = TimeSpan.FromMilliseconds(25);
+    static readonly TimeSpan Spacing = TimeSpan.FromMilliseconds(25);
 
     readonly SqliteConnection _connection;
     readonly SqliteCommand _checkpoint;

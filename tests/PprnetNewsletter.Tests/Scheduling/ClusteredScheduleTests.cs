@@ -135,13 +135,15 @@ public sealed partial class ClusteredScheduleTests
         var cron = await MonthlyAsync(after);
         Assert.Equal(("0 30 10 15 * ?", "UTC"), (cron.CronExpressionString, cron.TimeZone.Id));
         Assert.True(cron.StartTimeUtc >= restarted.AddSeconds(-1));
-        var retry = (ISimpleTrigger)(await (await after.Get<ISchedulerFactory>().GetScheduler()).GetTrigger(new TriggerKey(DeliveryRetryJob.Name)))!;
+        var retry = await TriggerAsync<ISimpleTrigger>(after, DeliveryRetryJob.Name);
         Assert.Equal(TimeSpan.FromMinutes(2), retry.RepeatInterval);
         await after.App.StopAsync();
     }
 
-    static async Task<ICronTrigger> MonthlyAsync(TestApp app) =>
-        (ICronTrigger)(await (await app.Get<ISchedulerFactory>().GetScheduler()).GetTrigger(new TriggerKey(MonthlyEditionJob.Name)))!;
+    static Task<ICronTrigger> MonthlyAsync(TestApp app) => TriggerAsync<ICronTrigger>(app, MonthlyEditionJob.Name);
+
+    static async Task<T> TriggerAsync<T>(TestApp app, string name) where T : ITrigger =>
+        (T)(await (await app.Get<ISchedulerFactory>().GetScheduler()).GetTrigger(new TriggerKey(name)))!;
 
     static LogLines Listen(TestApp app)
     {
