@@ -94,7 +94,9 @@ public class DashboardBrowserTests
         browser.GoTo(new Uri(test.BaseAddress, "admin/editions/2023-03/preview"));
         browser.Find("#preview-email").SendKeys("ana@example.org");
         browser.Find("main form button[type=submit]").Click();
-        var frame = browser.Driver.FindElement(By.CssSelector("iframe.preview"));
+        // The frame is on the page the form leads to, which may not have replaced this one yet.
+        Until(() => browser.FindAll("iframe.preview").Count == 1, "the preview's frame");
+        var frame = browser.Find("iframe.preview");
         Assert.Equal("", frame.GetAttribute("sandbox"));
         browser.Driver.SwitchTo().Frame(frame);
         Until(() => browser.Driver.FindElement(By.TagName("body")).Text.Contains("Capacity to Mentalize", StringComparison.Ordinal), "the digest in the frame");
